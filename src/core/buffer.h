@@ -1,0 +1,57 @@
+// Byte storage behind tensors: 64-byte aligned heap memory, or a read-only memory-mapped file
+// so that checkpoints are mapped, not copied.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace gander {
+
+class Buffer {
+ public:
+  virtual ~Buffer() = default;
+  virtual const std::byte* data() const = 0;
+  virtual std::byte* mutable_data() = 0;  // throws for read-only storage
+  virtual size_t size() const = 0;
+  virtual bool writable() const = 0;
+};
+
+inline constexpr size_t kAlignment = 64;
+
+class AlignedBuffer final : public Buffer {
+ public:
+  explicit AlignedBuffer(size_t bytes);
+  ~AlignedBuffer() override;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  const std::byte* data() const override { return ptr_; }
+  std::byte* mutable_data() override { return ptr_; }
+  size_t size() const override { return size_; }
+  bool writable() const override { return true; }
+
+ private:
+  std::byte* ptr_ = nullptr;
+  size_t size_ = 0;
+};
+
+class MappedFile final : public Buffer {
+ public:
+  // Maps the whole file read-only; throws gander::Error naming the path on failure.
+  static std::shared_ptr<MappedFile> open(const std::string& path);
+  ~MappedFile() override;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const std::byte* data() const override { return ptr_; }
+  std::byte* mutable_data() override;
+  size_t size() const override { return size_; }
+  bool writable() const override { return false; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile(std::string path, std::byte* ptr, size_t size) : path_(std::move(path)), ptr_(ptr), size_(size) {}
+  std::string path_;
+  std::byte* ptr_;
+  size_t size_;
+};
+
+}  // namespace gander

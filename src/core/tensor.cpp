@@ -1,0 +1,123 @@
+#include "core/tensor.h"
+
+#include <cstring>
+#include <sstream>
+
+namespace gander {
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream out;
+  out << '[';
+  for (size_t i = 0; i < s.size(); ++i) out << (i ? ", " : "") << s[i];
+  out << ']';
+  return out.str();
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+Tensor Tensor::empty(DType dtype, Shape shape) {
+  for (int64_t d : shape) GANDER_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.buffer_ = std::make_shared<AlignedBuffer>(t.nbytes());
+  return t;
+}
+
+Tensor Tensor::zeros(DType dtype, Shape shape) {
+  Tensor t = empty(dtype, std::move(shape));
+  t.fill_zero();
+  return t;
+}
+
+Tensor Tensor::view(std::shared_ptr<Buffer> buffer, size_t offset, DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  GANDER_CHECK(offset <= buffer->size() && t.nbytes() <= buffer->size() - offset,
+               "tensor view ", t.describe(), " at byte ", offset, " exceeds its buffer of ", buffer->size(), " bytes");
+  t.buffer_ = std::move(buffer);
+  t.offset_ = offset;
+  return t;
+}
+
+Tensor Tensor::from_f32(const std::vector<float>& values, Shape shape) {
+  Tensor t = empty(DType::F32, std::move(shape));
+  GANDER_CHECK(size_t(t.numel()) == values.size(), "from_f32: ", values.size(), " values for shape ", shape_str(t.shape_));
+  std::memcpy(t.mutable_raw(), values.data(), values.size() * 4);
+  return t;
+}
+
+int64_t Tensor::dim(int i) const {
+  int n = ndim();
+  if (i < 0) i += n;
+  GANDER_CHECK(i >= 0 && i < n, "dimension ", i, " out of range for ", describe());
+  return shape_[size_t(i)];
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  GANDER_CHECK(shape_numel(shape) == numel(), "cannot reshape ", describe(), " to ", shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::rows(int64_t begin, int64_t count) const {
+  GANDER_CHECK(ndim() >= 1 && begin >= 0 && count >= 0 && begin + count <= shape_[0],
+               "rows [", begin, ", ", begin + count, ") out of range for ", describe());
+  Tensor t = *this;
+  int64_t row_elems = shape_[0] ? numel() / shape_[0] : 0;
+  t.offset_ += size_t(begin * row_elems) * dtype_size(dtype_);
+  t.shape_[0] = count;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(dtype_, shape_);
+  std::memcpy(t.mutable_raw(), raw(), nbytes());
+  return t;
+}
+
+Tensor Tensor::to(DType dtype) const {
+  if (dtype == dtype_) return clone();
+  Tensor t = empty(dtype, shape_);
+  t.copy_from(*this);
+  return t;
+}
+
+std::vector<float> Tensor::to_f32_vector() const {
+  std::vector<float> out(static_cast<size_t>(numel()));
+  convert_to_f32(dtype_, raw(), out.data(), out.size());
+  return out;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  GANDER_CHECK(src.shape_ == shape_, "copy: shape ", src.describe(), " does not match ", describe());
+  if (src.dtype_ == dtype_) {
+    std::memmove(mutable_raw(), src.raw(), nbytes());
+  } else if (dtype_ == DType::F32) {
+    convert_to_f32(src.dtype_, src.raw(), static_cast<float*>(mutable_raw()), size_t(numel()));
+  } else {
+    std::vector<float> tmp = src.to_f32_vector();
+    convert_from_f32(dtype_, tmp.data(), mutable_raw(), tmp.size());
+  }
+}
+
+void Tensor::fill_zero() { std::memset(mutable_raw(), 0, nbytes()); }
+
+std::string Tensor::describe() const { return concat(dtype_name(dtype_), shape_str(shape_)); }
+
+void Tensor::check_dtype(DType want) const {
+  GANDER_CHECK(want == dtype_, "tensor is ", describe(), ", accessed as ", dtype_name(want));
+}
+
+void check_shape(const Tensor& t, const Shape& expected, const std::string& what) {
+  GANDER_CHECK(t.defined(), what, ": missing tensor");
+  GANDER_CHECK(t.shape() == expected, what, ": expected shape ", shape_str(expected), ", got ", shape_str(t.shape()));
+}
+
+}  // namespace gander

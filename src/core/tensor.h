@@ -1,0 +1,81 @@
+// Tensor: a dtype, a shape and a contiguous, row-major byte range inside a shared Buffer.
+// Views (reshape, row ranges) share the buffer; nothing is copied unless asked (clone, to).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/buffer.h"
+#include "core/dtype.h"
+#include "core/error.h"
+
+namespace gander {
+
+using Shape = std::vector<int64_t>;
+std::string shape_str(const Shape& s);  // "[2, 64, 128]"
+int64_t shape_numel(const Shape& s);
+
+template <typename T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::F32; }
+template <> constexpr DType dtype_of<double>() { return DType::F64; }
+template <> constexpr DType dtype_of<int64_t>() { return DType::I64; }
+template <> constexpr DType dtype_of<int32_t>() { return DType::I32; }
+template <> constexpr DType dtype_of<uint8_t>() { return DType::U8; }
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Uninitialised, 64-byte aligned storage.
+  static Tensor empty(DType dtype, Shape shape);
+  static Tensor zeros(DType dtype, Shape shape);
+  // A view of bytes [offset, offset + nbytes) of an existing buffer (e.g. a mapped file).
+  static Tensor view(std::shared_ptr<Buffer> buffer, size_t offset, DType dtype, Shape shape);
+  static Tensor from_f32(const std::vector<float>& values, Shape shape);
+
+  bool defined() const { return buffer_ != nullptr; }
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int ndim() const { return int(shape_.size()); }
+  int64_t dim(int i) const;  // negative i counts from the end
+  int64_t numel() const { return shape_numel(shape_); }
+  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }
+  bool writable() const { return buffer_ && buffer_->writable(); }
+  const std::shared_ptr<Buffer>& buffer() const { return buffer_; }
+
+  const void* raw() const { return buffer_->data() + offset_; }
+  void* mutable_raw() { return buffer_->mutable_data() + offset_; }
+  template <typename T> const T* data() const {
+    check_dtype(dtype_of<T>());
+    return static_cast<const T*>(raw());
+  }
+  template <typename T> T* data() {
+    check_dtype(dtype_of<T>());
+    return static_cast<T*>(mutable_raw());
+  }
+  // bf16/f16 elements as their bit patterns.
+  const uint16_t* data_u16() const { return static_cast<const uint16_t*>(raw()); }
+
+  Tensor reshape(Shape shape) const;
+  Tensor rows(int64_t begin, int64_t count) const;  // view of a range along dim 0
+  Tensor row(int64_t i) const { return rows(i, 1).reshape(Shape(shape_.begin() + 1, shape_.end())); }
+  Tensor clone() const;
+  Tensor to(DType dtype) const;           // converted copy (a plain copy if already that dtype)
+  std::vector<float> to_f32_vector() const;
+  void copy_from(const Tensor& src);      // same shape; converts dtype
+  void fill_zero();
+
+  std::string describe() const;  // "f32[2, 3]"
+
+ private:
+  void check_dtype(DType want) const;
+  std::shared_ptr<Buffer> buffer_;
+  size_t offset_ = 0;
+  DType dtype_ = DType::F32;
+  Shape shape_;
+};
+
+// Throws "<what>: expected shape [..], got [..]" when shapes differ.
+void check_shape(const Tensor& t, const Shape& expected, const std::string& what);
+
+}  // namespace gander

@@ -1,0 +1,28 @@
+// A restricted unpickler for PyTorch state dicts. It understands exactly the opcodes and globals
+// that torch.save emits for a dict of tensors (protocols 2-4) and never executes anything: the
+// only "callables" are a fixed table (tensor rebuild, OrderedDict, storage types); any other
+// opcode or global is rejected with an error naming it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace gander::io {
+
+struct PickledTensor {
+  std::string name;         // state-dict key
+  DType dtype;              // from the storage type
+  std::string storage_key;  // archive entry data/<key>
+  int64_t storage_numel;    // elements in the whole storage
+  int64_t offset;           // storage offset, in elements
+  std::vector<int64_t> shape, stride;
+};
+
+// Parses data.pkl of a torch zip checkpoint: a (possibly nested under one level like
+// "state_dict") dict from names to tensors. `source` names the file in errors.
+std::vector<PickledTensor> unpickle_state_dict(std::string_view bytes, const std::string& source);
+
+}  // namespace gander::io

@@ -1,0 +1,138 @@
+#include "ops/linear.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/cpu.h"
+#include "ops/checks.h"
+#include "ops/impl.h"
+
+namespace gander::ops {
+
+const char* precision_name(Precision p) { return p == Precision::F32 ? "f32" : "bf16"; }
+
+namespace {
+void check_linear(const Tensor& x, const Tensor& W, const Tensor* bias, const Tensor& out) {
+  require_f32(x, "linear", "x");
+  require_f32(out, "linear", "out");
+  GANDER_CHECK(W.defined() && W.ndim() == 2, "linear: weight must be a matrix, got ", W.describe());
+  GANDER_CHECK(W.dtype() == DType::F32 || W.dtype() == DType::BF16 || W.dtype() == DType::F16,
+               "linear: weight dtype must be f32, bf16 or f16, got ", W.describe());
+  const int64_t N = W.dim(0), K = W.dim(1);
+  GANDER_CHECK(x.ndim() >= 1 && x.dim(-1) == K, "linear: input ", x.describe(), " does not match weight ", W.describe());
+  GANDER_CHECK(out.ndim() >= 1 && out.dim(-1) == N && rows_of(out) == rows_of(x), "linear: output ", out.describe(),
+               " does not match input ", x.describe(), " and weight ", W.describe());
+  if (bias) {
+    require_f32(*bias, "linear", "bias");
+    require_numel(*bias, N, "linear", "bias");
+  }
+}
+
+float weight_at(const Tensor& W, int64_t i) {
+  switch (W.dtype()) {
+    case DType::F32: return W.data<float>()[i];
+    case DType::BF16: return bf16_to_f32(W.data_u16()[i]);
+    default: return f16_to_f32(W.data_u16()[i]);
+  }
+}
+
+void add_bias(const Tensor* bias, int64_t rows, int64_t N, float* y) {
+  if (!bias) return;
+  const float* b = bias->data<float>();
+  for (int64_t r = 0; r < rows; ++r)
+#pragma omp simd
+    for (int64_t n = 0; n < N; ++n) y[r * N + n] += b[n];
+}
+}  // namespace
+
+namespace ref {
+void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out) {
+  check_linear(x, W, bias, out);
+  const int64_t N = W.dim(0), K = W.dim(1), R = rows_of(x);
+  const float* px = x.data<float>();
+  float* py = out.data<float>();
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = bias ? bias->data<float>()[n] : 0.0;
+      for (int64_t k = 0; k < K; ++k) acc += double(px[r * K + k]) * weight_at(W, n * K + k);
+      py[r * N + n] = float(acc);
+    }
+}
+}  // namespace ref
+
+namespace detail {
+void gemv_portable(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin, int64_t n_end,
+                   float* y, int64_t N) {
+  std::vector<float> wrow(static_cast<size_t>(K));
+  for (int64_t n = n_begin; n < n_end; ++n) {
+    const float* w;
+    if (wt == DType::F32) {
+      w = static_cast<const float*>(W) + n * K;
+    } else {
+      convert_to_f32(wt, static_cast<const uint16_t*>(W) + n * K, wrow.data(), size_t(K));
+      w = wrow.data();
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * K;
+      float acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t k = 0; k < K; ++k) acc += xr[k] * w[k];
+      y[r * N + n] = acc;
+    }
+  }
+}
+}  // namespace detail
+
+namespace fast {
+namespace {
+void gemv(const Tensor& x, const Tensor& W, int64_t R, float* y) {
+  const int64_t N = W.dim(0), K = W.dim(1);
+  const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
+  // Blocks of 16 output rows keep the 4-row inner kernel busy and split evenly over threads.
+  constexpr int64_t kBlock = 16;
+  const int64_t blocks = (N + kBlock - 1) / kBlock;
+  const float* px = x.data<float>();
+  const void* pw = W.raw();
+#pragma omp parallel for schedule(static) if (N * K > 32768)
+  for (int64_t b = 0; b < blocks; ++b)
+    fn(px, R, pw, W.dtype(), K, b * kBlock, std::min(N, (b + 1) * kBlock), y, N);
+}
+
+// f32 arithmetic on bf16/f16 weights: widen a block of W rows (exact) and run the f32 GEMM on it.
+void gemm_widened(const float* x, const Tensor& W, int64_t M, float* y) {
+  const int64_t N = W.dim(0), K = W.dim(1);
+  const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / K);  // ~4 MB of f32 per block
+  std::vector<float> wide(static_cast<size_t>(std::min(block, N) * K));
+  for (int64_t n0 = 0; n0 < N; n0 += block) {
+    const int64_t nb = std::min(block, N - n0);
+    const uint16_t* src = W.data_u16() + n0 * K;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < nb; ++i) convert_to_f32(W.dtype(), src + i * K, wide.data() + i * K, size_t(K));
+    detail::gemm_f32(x, wide.data(), M, nb, K, y + n0, N);
+  }
+}
+}  // namespace
+
+void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p) {
+  check_linear(x, W, bias, out);
+  const int64_t N = W.dim(0), K = W.dim(1), R = rows_of(x);
+  float* y = out.data<float>();
+  if (R == 0) return;
+  if (R <= kGemvMaxRows) {
+    gemv(x, W, R, y);
+  } else if (W.dtype() == DType::F32) {
+    detail::gemm_f32(x.data<float>(), W.data<float>(), R, N, K, y, N);
+  } else if (p == Precision::BF16 && W.dtype() == DType::BF16) {
+    detail::gemm_bf16(x.data<float>(), W.data_u16(), R, N, K, y);
+  } else {
+    gemm_widened(x.data<float>(), W, R, y);
+  }
+  add_bias(bias, R, N, y);
+}
+}  // namespace fast
+
+void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p) {
+  impl() == Impl::Reference ? ref::linear(x, W, bias, out) : fast::linear(x, W, bias, out, p);
+}
+
+}  // namespace gander::ops

@@ -1,0 +1,42 @@
+// Linear layer: out[r, n] = sum_k x[r, k] * W[n, k] (+ bias[n]), W in PyTorch's [out, in] layout.
+// x and out are f32; W is f32, bf16 or f16. This one op serves both the matrix-vector products of
+// decoding (few rows: a hand-written kernel that streams W once, bound by memory bandwidth) and the
+// matrix products of prefill and training (many rows: oneDNN, bound by arithmetic).
+#pragma once
+#include "core/tensor.h"
+
+namespace gander::ops {
+
+enum class Precision {
+  F32,   // f32 arithmetic whatever W's storage type (bf16/f16 widen exactly): matches the f32 goldens
+  BF16,  // bf16 weights: x is rounded to bf16 and multiplied on the bf16 units (AMX), f32 accumulation
+};
+const char* precision_name(Precision p);
+
+// Row counts up to this go to the matrix-vector kernel.
+inline constexpr int64_t kGemvMaxRows = 4;
+
+void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p = Precision::F32);
+
+namespace ref {
+void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out);
+}
+namespace fast {
+void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p = Precision::F32);
+}
+
+namespace detail {
+// y[r, n] = x[r, :] . W[n, :] for n in [n_begin, n_end), r < rows <= kGemvMaxRows; y has row stride N.
+using GemvFn = void (*)(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin,
+                        int64_t n_end, float* y, int64_t N);
+void gemv_portable(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin, int64_t n_end,
+                   float* y, int64_t N);
+void gemv_avx512(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin, int64_t n_end,
+                 float* y, int64_t N);
+// oneDNN-backed products. y[M, N] = x[M, K] . W[N, K]^T (row-major, ldc = N).
+void gemm_f32(const float* x, const float* W, int64_t M, int64_t N, int64_t K, float* y, int64_t ldc);
+// Same with W in bf16 and x rounded to bf16 (AMX/AVX512-BF16 when the CPU has them).
+void gemm_bf16(const float* x, const uint16_t* W, int64_t M, int64_t N, int64_t K, float* y);
+}  // namespace detail
+
+}  // namespace gander::ops

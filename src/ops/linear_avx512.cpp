@@ -1,0 +1,73 @@
+// AVX-512 matrix-vector kernel for decoding. Weights are streamed from memory exactly once per
+// call; bf16/f16 are widened to f32 in registers (exact), so the arithmetic is f32 and the result
+// matches the f32 path. Compiled with -mavx512*, called only after cpu_has_avx512().
+#include <immintrin.h>
+
+#include "ops/linear.h"
+
+namespace gander::ops::detail {
+
+namespace {
+template <DType WT>
+inline __m512 load_w(const void* W, int64_t idx, __mmask16 m) {
+  if constexpr (WT == DType::F32) {
+    return _mm512_maskz_loadu_ps(m, static_cast<const float*>(W) + idx);
+  } else {
+    __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(W) + idx);
+    if constexpr (WT == DType::BF16) {
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    } else {
+      return _mm512_cvtph_ps(h);
+    }
+  }
+}
+
+// NR weight rows against R input rows: NR*R accumulators, each weight vector loaded once.
+template <DType WT, int NR, int R>
+inline void block(const float* x, const void* W, int64_t K, int64_t n, float* y, int64_t N) {
+  __m512 acc[NR][R];
+  for (int i = 0; i < NR; ++i)
+    for (int r = 0; r < R; ++r) acc[i][r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? __mmask16(0xffff) : __mmask16((1u << (K - k)) - 1);
+    __m512 xv[R];
+    for (int r = 0; r < R; ++r) xv[r] = _mm512_maskz_loadu_ps(m, x + r * K + k);
+    for (int i = 0; i < NR; ++i) {
+      const __m512 w = load_w<WT>(W, (n + i) * K + k, m);
+      for (int r = 0; r < R; ++r) acc[i][r] = _mm512_fmadd_ps(w, xv[r], acc[i][r]);
+    }
+  }
+  for (int i = 0; i < NR; ++i)
+    for (int r = 0; r < R; ++r) y[r * N + n + i] = _mm512_reduce_add_ps(acc[i][r]);
+}
+
+template <DType WT, int R>
+void rows_kernel(const float* x, const void* W, int64_t K, int64_t n_begin, int64_t n_end, float* y, int64_t N) {
+  constexpr int NR = R <= 2 ? 4 : 2;
+  int64_t n = n_begin;
+  for (; n + NR <= n_end; n += NR) block<WT, NR, R>(x, W, K, n, y, N);
+  for (; n < n_end; ++n) block<WT, 1, R>(x, W, K, n, y, N);
+}
+
+template <DType WT>
+void dispatch_rows(const float* x, int64_t rows, const void* W, int64_t K, int64_t n_begin, int64_t n_end, float* y,
+                   int64_t N) {
+  switch (rows) {
+    case 1: rows_kernel<WT, 1>(x, W, K, n_begin, n_end, y, N); break;
+    case 2: rows_kernel<WT, 2>(x, W, K, n_begin, n_end, y, N); break;
+    case 3: rows_kernel<WT, 3>(x, W, K, n_begin, n_end, y, N); break;
+    default: rows_kernel<WT, 4>(x, W, K, n_begin, n_end, y, N); break;
+  }
+}
+}  // namespace
+
+void gemv_avx512(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin, int64_t n_end,
+                 float* y, int64_t N) {
+  switch (wt) {
+    case DType::F32: dispatch_rows<DType::F32>(x, rows, W, K, n_begin, n_end, y, N); break;
+    case DType::BF16: dispatch_rows<DType::BF16>(x, rows, W, K, n_begin, n_end, y, N); break;
+    default: dispatch_rows<DType::F16>(x, rows, W, K, n_begin, n_end, y, N); break;
+  }
+}
+
+}  // namespace gander::ops::detail

@@ -1,0 +1,44 @@
+// The RWKV-7 WKV recurrence (generalised delta rule), per head of size N, in the argument
+// convention of the official kernels. For each token t and head, with the state S [N x N]
+// (row i = value channel, column j = key channel):
+//   sa_i  = sum_j a_j * S_ij                         (from the old state)
+//   S_ij <- S_ij * w_j + v_i * k_j + sa_i * b_j
+//   y_i   = sum_j S_ij * r_j                         (from the updated state)
+// where w is the decay itself (in (0, 1)), k the modified key k~, a = -kappa^ and b = kappa^ * a.
+// r, w, k, v, a, b, y: [T, H*N] f32; state: [H, N, N] f32, updated in place (state in, state out).
+// T = 1 is the decoding step; T > 1 runs the recurrence over a chunk whose projections were
+// computed as matrix products. Backward (the official kernel's state-inversion scheme) lands
+// beside this forward with training.
+#pragma once
+#include "core/tensor.h"
+
+namespace gander::ops {
+
+struct Wkv7Args {
+  const Tensor& r;
+  const Tensor& w;
+  const Tensor& k;
+  const Tensor& v;
+  const Tensor& a;
+  const Tensor& b;
+};
+
+void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y);
+namespace ref {
+void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y);
+}
+namespace fast {
+void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y);
+}
+
+namespace detail {
+// One head, head size 64, T tokens; inputs have row stride `stride` (= H*64).
+using Wkv7HeadFn = void (*)(const float* r, const float* w, const float* k, const float* v, const float* a,
+                            const float* b, int64_t T, int64_t stride, float* S, float* y);
+void wkv7_head64_portable(const float* r, const float* w, const float* k, const float* v, const float* a,
+                          const float* b, int64_t T, int64_t stride, float* S, float* y);
+void wkv7_head64_avx512(const float* r, const float* w, const float* k, const float* v, const float* a,
+                        const float* b, int64_t T, int64_t stride, float* S, float* y);
+}  // namespace detail
+
+}  // namespace gander::ops

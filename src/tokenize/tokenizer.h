@@ -1,0 +1,26 @@
+// The interface every tokenizer implements: bytes in, ids out, and back.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gander {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  virtual std::vector<int32_t> encode(std::string_view text) const = 0;
+  // Concatenated bytes of the tokens (may be invalid UTF-8 mid-stream); throws on an unknown id.
+  virtual std::string decode(std::span<const int32_t> ids) const = 0;
+  // One more than the largest id (the smallest model vocabulary that can hold every token).
+  virtual int64_t vocab_size() const = 0;
+  virtual std::string name() const = 0;
+};
+
+// Picks the tokenizer implementation from the file (the RWKV World vocabulary for now).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+
+}  // namespace gander

@@ -1,0 +1,330 @@
+#include "op_registry.h"
+
+#include <cmath>
+
+#include "core/cpu.h"
+#include "ops/attention.h"
+#include "ops/elementwise.h"
+#include "ops/linear.h"
+#include "ops/norm.h"
+#include "ops/rope.h"
+#include "ops/softmax.h"
+#include "ops/wkv7.h"
+
+namespace gander::test {
+
+constexpr double kF32Tol = 1e-5;
+// bf16 products round x to 8 significant bits: relative error ~2^-9 per product.
+constexpr double kBf16Tol = 1e-2;
+
+Tensor random_tensor(Rng& rng, Shape shape, float scale, DType dtype) {
+  Tensor t = Tensor::empty(DType::F32, std::move(shape));
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = float(rng.normal()) * scale;
+  return dtype == DType::F32 ? t : t.to(dtype);
+}
+
+void compare(const Tensor& fast, const Tensor& ref, OpComparison& c) {
+  const float *f = fast.data<float>(), *r = ref.data<float>();
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    c.max_abs_diff = std::fmax(c.max_abs_diff, std::fabs(double(f[i]) - r[i]));
+    if (std::isnan(f[i]) != std::isnan(r[i])) c.max_abs_diff = INFINITY;
+    c.ref_scale = std::fmax(c.ref_scale, std::fabs(double(r[i])));
+  }
+}
+
+namespace {
+
+OpCase linear_case(DType wt, ops::Precision p) {
+  OpCase c;
+  c.name = concat("linear_w", dtype_name(wt), "_", ops::precision_name(p));
+  c.grid = {{1, 1, 1}, {1, 17, 5}, {2, 33, 70}, {3, 130, 257}, {4, 64, 64}, {5, 129, 65}, {37, 200, 513}, {64, 768, 96}};
+  c.forward = [wt, p](const Sizes& s, Rng& rng) {
+    const int64_t R = s[0], K = s[1], N = s[2];
+    Tensor x = random_tensor(rng, {R, K});
+    Tensor W = random_tensor(rng, {N, K}, 1.0f / std::sqrt(float(K)), wt);
+    Tensor bias = random_tensor(rng, {N});
+    Tensor ref = Tensor::empty(DType::F32, {R, N}), fast = Tensor::empty(DType::F32, {R, N});
+    ops::ref::linear(x, W, &bias, ref);
+    ops::fast::linear(x, W, &bias, fast, p);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    // The bf16 path only differs from f32 where it runs on the matrix units (more than 4 rows).
+    cmp.tolerance = (p == ops::Precision::BF16 && wt == DType::BF16 && R > ops::kGemvMaxRows) ? kBf16Tol : kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase gemv_portable_case() {
+  OpCase c;
+  c.name = "gemv_portable_vs_avx512";
+  c.grid = {{1, 7, 3}, {2, 64, 33}, {3, 100, 17}, {4, 257, 40}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t R = s[0], K = s[1], N = s[2];
+    OpComparison cmp;
+    cmp.tolerance = kF32Tol;
+    for (DType wt : {DType::F32, DType::BF16, DType::F16}) {
+      Tensor x = random_tensor(rng, {R, K});
+      Tensor W = random_tensor(rng, {N, K}, 0.1f, wt);
+      Tensor ref = Tensor::empty(DType::F32, {R, N}), a = Tensor::empty(DType::F32, {R, N});
+      ops::ref::linear(x, W, nullptr, ref);
+      ops::detail::gemv_portable(x.data<float>(), R, W.raw(), wt, K, 0, N, a.data<float>(), N);
+      compare(a, ref, cmp);
+      if (cpu_has_avx512()) {
+        ops::detail::gemv_avx512(x.data<float>(), R, W.raw(), wt, K, 0, N, a.data<float>(), N);
+        compare(a, ref, cmp);
+      }
+    }
+    return cmp;
+  };
+  return c;
+}
+
+OpCase activation_case(ops::Act act) {
+  OpCase c;
+  c.name = concat("activation_", ops::act_name(act));
+  c.grid = {{1, 1}, {3, 17}, {5, 1000}, {300, 257}};
+  c.forward = [act](const Sizes& s, Rng& rng) {
+    Tensor x = random_tensor(rng, {s[0], s[1]}, 4.0f);
+    Tensor ref = Tensor::empty(DType::F32, x.shape()), fast = Tensor::empty(DType::F32, x.shape());
+    ops::ref::activation(act, x, ref);
+    ops::fast::activation(act, x, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase lerp_case() {
+  OpCase c;
+  c.name = "lerp";
+  c.grid = {{1, 1}, {3, 17}, {70, 768}, {513, 129}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    Tensor a = random_tensor(rng, {s[0], s[1]}), b = random_tensor(rng, {s[0], s[1]});
+    Tensor mix = random_tensor(rng, {s[1]});
+    Tensor ref = Tensor::empty(DType::F32, a.shape()), fast = Tensor::empty(DType::F32, a.shape());
+    ops::ref::lerp(a, b, mix, ref);
+    ops::fast::lerp(a, b, mix, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase group_norm_case() {
+  OpCase c;
+  c.name = "group_norm";  // groups = 1 is layer_norm
+  c.grid = {{1, 1, 1}, {3, 1, 17}, {5, 4, 64}, {33, 12, 64}, {2, 1, 2049}, {7, 3, 5}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t R = s[0], G = s[1], C = s[1] * s[2];
+    Tensor x = random_tensor(rng, {R, C}, 3.0f);
+    Tensor w = random_tensor(rng, {C}), b = random_tensor(rng, {C});
+    Tensor ref = Tensor::empty(DType::F32, x.shape()), fast = Tensor::empty(DType::F32, x.shape());
+    ops::ref::group_norm(x, G, w, b, 64e-5f, ref);
+    ops::fast::group_norm(x, G, w, b, 64e-5f, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase rms_norm_case() {
+  OpCase c;
+  c.name = "rms_norm";
+  c.grid = {{1, 1}, {3, 17}, {64, 896}, {5, 2049}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    Tensor x = random_tensor(rng, {s[0], s[1]}, 2.0f), w = random_tensor(rng, {s[1]});
+    Tensor ref = Tensor::empty(DType::F32, x.shape()), fast = Tensor::empty(DType::F32, x.shape());
+    ops::ref::rms_norm(x, w, 1e-6f, ref);
+    ops::fast::rms_norm(x, w, 1e-6f, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase l2_norm_case() {
+  OpCase c;
+  c.name = "l2_norm_groups";
+  c.grid = {{1, 1, 1}, {3, 2, 64}, {17, 12, 64}, {5, 3, 7}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    Tensor x = random_tensor(rng, {s[0], s[1] * s[2]});
+    if (s[0] > 1) x.row(1).fill_zero();  // a zero slice exercises the eps floor
+    Tensor ref = Tensor::empty(DType::F32, x.shape()), fast = Tensor::empty(DType::F32, x.shape());
+    ops::ref::l2_norm_groups(x, s[2], 1e-12f, ref);
+    ops::fast::l2_norm_groups(x, s[2], 1e-12f, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase softmax_case() {
+  OpCase c;
+  c.name = "softmax";
+  c.grid = {{1, 1}, {3, 17}, {7, 8256}, {65, 129}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    Tensor x = random_tensor(rng, {s[0], s[1]}, 5.0f);
+    Tensor ref = Tensor::empty(DType::F32, x.shape()), fast = Tensor::empty(DType::F32, x.shape());
+    ops::ref::softmax(x, ref);
+    ops::fast::softmax(x, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase rope_case() {
+  OpCase c;
+  c.name = "rope";
+  c.grid = {{1, 1, 2, 0}, {3, 2, 64, 5}, {17, 14, 64, 1000}, {5, 3, 128, 31}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    Tensor x = random_tensor(rng, {s[0], s[1], s[2]});
+    std::vector<int64_t> pos(static_cast<size_t>(s[0]));
+    for (size_t t = 0; t < pos.size(); ++t) pos[t] = s[3] + int64_t(t) * 3;
+    Tensor ref = Tensor::empty(DType::F32, x.shape()), fast = Tensor::empty(DType::F32, x.shape());
+    ops::ref::rope(x, pos, 1e6, ref);
+    ops::fast::rope(x, pos, 1e6, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase attention_case() {
+  OpCase c;
+  c.name = "attention";
+  // T, Hq, Hkv, D, pos0
+  c.grid = {{1, 1, 1, 1, 0}, {3, 2, 1, 64, 0}, {5, 14, 2, 64, 7}, {17, 4, 4, 128, 0}, {1, 6, 3, 32, 40}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t T = s[0], Hq = s[1], Hkv = s[2], D = s[3], pos0 = s[4], S = pos0 + T;
+    Tensor q = random_tensor(rng, {T, Hq, D}), k = random_tensor(rng, {S, Hkv, D}), v = random_tensor(rng, {S, Hkv, D});
+    Tensor ref = Tensor::empty(DType::F32, q.shape()), fast = Tensor::empty(DType::F32, q.shape());
+    ops::ref::attention(q, k, v, pos0, ref);
+    ops::fast::attention(q, k, v, pos0, fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+// Inputs with the value ranges the model produces: w in (0.545, 1), a = -kappa^, b = kappa^ * iclr.
+struct Wkv7Inputs {
+  Tensor r, w, k, v, a, b;
+};
+Wkv7Inputs wkv7_inputs(Rng& rng, int64_t T, int64_t H, int64_t N) {
+  const int64_t C = H * N;
+  Wkv7Inputs in{random_tensor(rng, {T, C}), Tensor::empty(DType::F32, {T, C}), random_tensor(rng, {T, C}, 0.3f),
+                random_tensor(rng, {T, C}), Tensor::empty(DType::F32, {T, C}), Tensor::empty(DType::F32, {T, C})};
+  float *w = in.w.data<float>(), *a = in.a.data<float>(), *b = in.b.data<float>();
+  Tensor kk = random_tensor(rng, {T, C});
+  float* pk = kk.data<float>();
+  for (int64_t i = 0; i < T * H; ++i) {
+    double n = 0;
+    for (int64_t j = 0; j < N; ++j) n += double(pk[i * N + j]) * pk[i * N + j];
+    for (int64_t j = 0; j < N; ++j) {
+      const float kh = float(pk[i * N + j] / std::sqrt(n)), iclr = float(rng.uniform());
+      a[i * N + j] = -kh;
+      b[i * N + j] = kh * iclr;
+      w[i * N + j] = std::exp(-0.6065306597f * float(rng.uniform()));
+    }
+  }
+  return in;
+}
+
+OpCase wkv7_case() {
+  OpCase c;
+  c.name = "wkv7";
+  c.grid = {{1, 1, 64}, {1, 3, 64}, {5, 2, 64}, {64, 4, 64}, {300, 1, 64}, {3, 2, 16}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t T = s[0], H = s[1], N = s[2];
+    Wkv7Inputs in = wkv7_inputs(rng, T, H, N);
+    Tensor s0 = random_tensor(rng, {H, N, N}, 0.5f);
+    Tensor s_ref = s0.clone(), s_fast = s0.clone();
+    Tensor y_ref = Tensor::empty(DType::F32, {T, H * N}), y_fast = Tensor::empty(DType::F32, {T, H * N});
+    const ops::Wkv7Args args{in.r, in.w, in.k, in.v, in.a, in.b};
+    ops::ref::wkv7(args, s_ref, y_ref);
+    ops::fast::wkv7(args, s_fast, y_fast);
+    OpComparison cmp;
+    compare(y_fast, y_ref, cmp);
+    OpComparison st;
+    compare(s_fast, s_ref, st);
+    cmp.max_abs_diff = std::fmax(cmp.max_abs_diff / std::fmax(cmp.ref_scale, 1e-30),
+                                 st.max_abs_diff / std::fmax(st.ref_scale, 1e-30));
+    cmp.ref_scale = 1;
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase wkv7_portable_case() {
+  OpCase c;
+  c.name = "wkv7_portable_vs_avx512";
+  c.grid = {{1, 1}, {7, 2}, {100, 1}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t T = s[0], H = s[1], N = 64;
+    Wkv7Inputs in = wkv7_inputs(rng, T, H, N);
+    Tensor s0 = random_tensor(rng, {H, N, N}, 0.5f);
+    Tensor s_ref = s0.clone(), y_ref = Tensor::empty(DType::F32, {T, H * N});
+    ops::ref::wkv7({in.r, in.w, in.k, in.v, in.a, in.b}, s_ref, y_ref);
+    OpComparison cmp;
+    cmp.tolerance = kF32Tol;
+    for (auto fn : {ops::detail::wkv7_head64_portable, ops::detail::wkv7_head64_avx512}) {
+      if (fn == ops::detail::wkv7_head64_avx512 && !cpu_has_avx512()) continue;
+      Tensor st = s0.clone(), y = Tensor::empty(DType::F32, {T, H * N});
+      for (int64_t h = 0; h < H; ++h)
+        fn(in.r.data<float>() + h * N, in.w.data<float>() + h * N, in.k.data<float>() + h * N,
+           in.v.data<float>() + h * N, in.a.data<float>() + h * N, in.b.data<float>() + h * N, T, H * N,
+           st.data<float>() + h * N * N, y.data<float>() + h * N);
+      compare(y, y_ref, cmp);
+      compare(st, s_ref, cmp);
+    }
+    return cmp;
+  };
+  return c;
+}
+
+}  // namespace
+
+const std::vector<OpCase>& op_registry() {
+  static const std::vector<OpCase> cases = [] {
+    std::vector<OpCase> v;
+    for (DType wt : {DType::F32, DType::BF16, DType::F16}) v.push_back(linear_case(wt, ops::Precision::F32));
+    v.push_back(linear_case(DType::BF16, ops::Precision::BF16));
+    v.push_back(gemv_portable_case());
+    for (ops::Act a : {ops::Act::Tanh, ops::Act::Sigmoid, ops::Act::Exp, ops::Act::Softplus, ops::Act::ReluSquared,
+                       ops::Act::Silu})
+      v.push_back(activation_case(a));
+    v.push_back(lerp_case());
+    v.push_back(group_norm_case());
+    v.push_back(rms_norm_case());
+    v.push_back(l2_norm_case());
+    v.push_back(softmax_case());
+    v.push_back(rope_case());
+    v.push_back(attention_case());
+    v.push_back(wkv7_case());
+    v.push_back(wkv7_portable_case());
+    return v;
+  }();
+  return cases;
+}
+
+}  // namespace gander::test

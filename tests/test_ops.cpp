@@ -1,0 +1,86 @@
+// Walks the op-test registry: every op's fast implementation against its reference, over each
+// op's grid of sizes, with fresh random inputs per size.
+#include <gtest/gtest.h>
+
+#include "op_registry.h"
+#include "ops/embedding.h"
+#include "ops/linear.h"
+
+#include <set>
+
+namespace gander::test {
+namespace {
+
+struct Param {
+  size_t op;
+  size_t shape;
+};
+
+std::vector<Param> all_params() {
+  std::vector<Param> out;
+  for (size_t i = 0; i < op_registry().size(); ++i)
+    for (size_t j = 0; j < op_registry()[i].grid.size(); ++j) out.push_back({i, j});
+  return out;
+}
+
+std::string param_name(const testing::TestParamInfo<Param>& info) {
+  const OpCase& c = op_registry()[info.param.op];
+  std::string name = c.name;
+  for (int64_t s : c.grid[info.param.shape]) name += "_" + std::to_string(s);
+  return name;
+}
+
+class OpForward : public testing::TestWithParam<Param> {};
+
+TEST_P(OpForward, FastMatchesReference) {
+  const OpCase& c = op_registry()[GetParam().op];
+  const Sizes& sizes = c.grid[GetParam().shape];
+  Rng rng(1000 + GetParam().op * 100 + GetParam().shape);
+  const OpComparison cmp = c.forward(sizes, rng);
+  const double rel = cmp.max_abs_diff / std::max(cmp.ref_scale, 1e-30);
+  EXPECT_LE(rel, cmp.tolerance) << c.name << ": max |fast - ref| = " << cmp.max_abs_diff << " against max |ref| "
+                                << cmp.ref_scale;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, OpForward, testing::ValuesIn(all_params()), param_name);
+
+TEST(OpRegistry, CoversEveryOp) {
+  std::set<std::string> names;
+  for (const OpCase& c : op_registry()) names.insert(c.name);
+  for (const char* want : {"linear_wf32_f32", "linear_wbf16_f32", "linear_wf16_f32", "linear_wbf16_bf16", "group_norm",
+                           "rms_norm", "l2_norm_groups", "lerp", "softmax", "rope", "attention", "wkv7"})
+    EXPECT_TRUE(names.count(want)) << "registry lacks " << want;
+}
+
+TEST(Embedding, LooksUpAndWidensRows) {
+  Rng rng(7);
+  Tensor table = random_tensor(rng, {10, 6}, 1.0f, DType::BF16);
+  std::vector<int32_t> ids = {3, 0, 9, 3};
+  Tensor out = Tensor::empty(DType::F32, {4, 6});
+  ops::embedding(table, ids, out);
+  const std::vector<float> all = table.to_f32_vector();
+  for (size_t t = 0; t < ids.size(); ++t)
+    for (int c = 0; c < 6; ++c) EXPECT_EQ(out.data<float>()[t * 6 + c], all[size_t(ids[t]) * 6 + c]);
+}
+
+TEST(Embedding, RejectsOutOfRangeIds) {
+  Tensor table = Tensor::zeros(DType::F32, {10, 4});
+  Tensor out = Tensor::empty(DType::F32, {1, 4});
+  std::vector<int32_t> bad = {10};
+  EXPECT_THROW(ops::embedding(table, bad, out), Error);
+  bad = {-1};
+  EXPECT_THROW(ops::embedding(table, bad, out), Error);
+}
+
+TEST(OpChecks, ShapeMismatchIsAnError) {
+  Tensor x = Tensor::zeros(DType::F32, {2, 8}), W = Tensor::zeros(DType::F32, {3, 7}), y = Tensor::empty(DType::F32, {2, 3});
+  try {
+    ops::linear(x, W, nullptr, y);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not match"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gander::test

@@ -1,0 +1,33 @@
+// Where the shared golden vectors live: $GANDER_TESTDATA, or ../shared/testdata beside the
+// checkout. Tests that need them skip with a message naming the missing path.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace gander::test {
+
+inline std::string testdata_dir() {
+  if (const char* env = std::getenv("GANDER_TESTDATA")) return env;
+  return std::string(GANDER_SOURCE_DIR) + "/../shared/testdata";
+}
+
+inline std::string testdata(const std::string& rel) { return testdata_dir() + "/" + rel; }
+
+inline std::string temp_path(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("gander_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+}  // namespace gander::test
+
+// Skips the current test when a shared test-data path is absent (a stranger's clone).
+#define GANDER_REQUIRE_TESTDATA(rel)                                                              \
+  do {                                                                                            \
+    if (!std::filesystem::exists(::gander::test::testdata(rel)))                                  \
+      GTEST_SKIP() << "test data not found: " << ::gander::test::testdata(rel)                   \
+                   << " (set GANDER_TESTDATA to the shared testdata folder)";                    \
+  } while (0)
