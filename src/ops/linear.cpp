@@ -1,5 +1,7 @@
 #include "ops/linear.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -88,14 +90,18 @@ namespace {
 void gemv(const Tensor& x, const Tensor& W, int64_t R, float* y) {
   const int64_t N = W.dim(0), K = W.dim(1);
   const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
-  // Blocks of 16 output rows keep the 4-row inner kernel busy and split evenly over threads.
+  // Each thread takes one contiguous range of output rows (in whole blocks of 16), so per-call
+  // set-up inside the kernel happens once per thread and W streams sequentially.
   constexpr int64_t kBlock = 16;
   const int64_t blocks = (N + kBlock - 1) / kBlock;
   const float* px = x.data<float>();
   const void* pw = W.raw();
-#pragma omp parallel for schedule(static) if (N * K > 32768)
-  for (int64_t b = 0; b < blocks; ++b)
-    fn(px, R, pw, W.dtype(), K, b * kBlock, std::min(N, (b + 1) * kBlock), y, N);
+#pragma omp parallel if (N * K > 32768)
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
+    if (b1 > b0) fn(px, R, pw, W.dtype(), K, b0 * kBlock, std::min(N, b1 * kBlock), y, N);
+  }
 }
 
 // f32 arithmetic on bf16/f16 weights: widen a block of W rows (exact) and run the f32 GEMM on it.

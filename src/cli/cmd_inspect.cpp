@@ -1,0 +1,34 @@
+// gander inspect: what a checkpoint holds.
+#include <cstdio>
+#include <map>
+
+#include "cli/commands.h"
+#include "io/checkpoint.h"
+
+namespace gander::cli {
+
+void register_inspect(CLI::App& app) {
+  auto* cmd = app.add_subcommand("inspect", "Describe a checkpoint: format, tensors, dtypes, parameter count");
+  auto path = std::make_shared<std::string>();
+  auto list = std::make_shared<bool>(false);
+  cmd->add_option("model", *path, "Checkpoint file or model folder")->required();
+  cmd->add_flag("--tensors", *list, "List every tensor");
+  cmd->callback([=] {
+    const io::Checkpoint ck = io::load_checkpoint(*path);
+    int64_t params = 0;
+    std::map<std::string, int64_t> by_dtype;
+    for (const auto& name : ck.names()) {
+      const Tensor& t = ck.get(name);
+      params += t.numel();
+      by_dtype[dtype_name(t.dtype())] += t.numel();
+    }
+    std::printf("file: %s\nformat: %s\ntensors: %zu\nparameters: %lld (%.3f B)\nbytes: %lld\n", ck.source().c_str(),
+                ck.format().c_str(), ck.size(), (long long)params, double(params) / 1e9, (long long)ck.total_bytes());
+    for (auto& [dt, n] : by_dtype) std::printf("  %s: %lld parameters\n", dt.c_str(), (long long)n);
+    for (auto& [k, v] : ck.metadata()) std::printf("metadata %s = %s\n", k.c_str(), v.c_str());
+    if (*list)
+      for (const auto& name : ck.names()) std::printf("  %-48s %s\n", name.c_str(), ck.get(name).describe().c_str());
+  });
+}
+
+}  // namespace gander::cli

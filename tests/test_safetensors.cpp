@@ -1,0 +1,120 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "core/rng.h"
+#include "io/safetensors.h"
+#include "op_registry.h"
+#include "testdata.h"
+
+namespace gander::io {
+namespace {
+
+using test::temp_path;
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+// A hand-made file: header JSON + data bytes.
+std::string make_file(const std::string& header, size_t data_bytes) {
+  std::string out(8, '\0');
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out[size_t(i)] = char(n >> (8 * i));
+  return out + header + std::string(data_bytes, '\x01');
+}
+
+TEST(Safetensors, RoundTripsEveryDtypeAndMetadata) {
+  Rng rng(1);
+  NamedTensors ts = {{"a", test::random_tensor(rng, {3, 5})},
+                     {"b.weight", test::random_tensor(rng, {7}, 1.0f, DType::BF16)},
+                     {"c", test::random_tensor(rng, {2, 2, 2}, 1.0f, DType::F16)},
+                     {"empty", Tensor::empty(DType::F32, {0, 4})}};
+  const std::string path = temp_path("rt.safetensors");
+  save_safetensors(path, ts, {{"format", "pt"}, {"gander", "1"}});
+  Checkpoint ck = load_safetensors(path);
+  ASSERT_EQ(ck.size(), ts.size());
+  EXPECT_EQ(ck.metadata().at("gander"), "1");
+  for (auto& [name, t] : ts) {
+    const Tensor& got = ck.get(name);
+    EXPECT_EQ(got.dtype(), t.dtype()) << name;
+    EXPECT_EQ(got.shape(), t.shape()) << name;
+    EXPECT_EQ(std::memcmp(got.raw(), t.raw(), t.nbytes()), 0) << name;
+    EXPECT_FALSE(got.writable()) << "tensors should be views of the mapped file";
+  }
+  EXPECT_NE(error_of([&] { ck.get("nope"); }).find("missing tensor 'nope'"), std::string::npos);
+}
+
+TEST(Safetensors, RejectsBadFilesWithAClearMessage) {
+  struct Case {
+    const char* name;
+    std::string bytes;
+    const char* expect;
+  };
+  const std::string ok_hdr = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  std::string huge(8, '\xff');
+  std::vector<Case> cases = {
+      {"short", "abc", "shorter than"},
+      {"huge header", huge + "{}", "implausible"},
+      {"header past end", make_file(ok_hdr, 8).substr(0, 20), "truncated"},
+      {"not json", make_file("{not json", 0), "not valid JSON"},
+      {"not object", make_file("[1,2]", 0), "not an object"},
+      {"truncated data", make_file(ok_hdr, 4), "beyond the end"},
+      {"unknown dtype", make_file(R"({"x":{"dtype":"Q9","shape":[2],"data_offsets":[0,8]}})", 8), "unsupported dtype 'Q9'"},
+      {"size lies", make_file(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 12), "do not hold"},
+      {"reversed", make_file(R"({"x":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8), "reversed"},
+      {"negative shape", make_file(R"({"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8), "non-negative"},
+      {"overlap",
+       make_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+       "overlap"},
+      {"missing offsets", make_file(R"({"x":{"dtype":"F32","shape":[2]}})", 8), "data_offsets"},
+      {"bad metadata", make_file(R"({"__metadata__":{"a":1}})", 0), "not a string"},
+  };
+  for (auto& c : cases) {
+    const std::string path = temp_path("bad.safetensors");
+    write_bytes(path, c.bytes);
+    const std::string err = error_of([&] { load_safetensors(path); });
+    EXPECT_NE(err.find(c.expect), std::string::npos) << c.name << ": got '" << err << "'";
+    EXPECT_NE(err.find(path), std::string::npos) << c.name << ": error should name the file: " << err;
+  }
+}
+
+TEST(Safetensors, SaveIsAtomic) {
+  const std::string path = temp_path("atomic.safetensors");
+  Rng rng(2);
+  save_safetensors(path, {{"a", test::random_tensor(rng, {4})}});
+  Checkpoint before = load_safetensors(path);
+  // A failing write (duplicate names) must leave the old file intact and no temp file behind.
+  EXPECT_THROW(save_safetensors(path, {{"a", test::random_tensor(rng, {4})}, {"a", test::random_tensor(rng, {4})}}), Error);
+  EXPECT_EQ(load_safetensors(path).get("a").to_f32_vector(), before.get("a").to_f32_vector());
+  for (auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+}
+
+TEST(Safetensors, ShardedIndexLoadsAndReportsMissingShards) {
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-small/model.safetensors.index.json");
+  Checkpoint ck = load_checkpoint(test::testdata("qwen2/qwen2-small"));
+  EXPECT_EQ(ck.format(), "safetensors-sharded");
+  EXPECT_TRUE(ck.contains("model.embed_tokens.weight"));
+  EXPECT_EQ(ck.get("model.embed_tokens.weight").dtype(), DType::BF16);
+  // An index that lists a shard that is not there.
+  const std::string dir = temp_path("sharded");
+  std::filesystem::create_directories(dir);
+  write_bytes(dir + "/model.safetensors.index.json", R"({"weight_map":{"w":"model-00009-of-00009.safetensors"}})");
+  const std::string err = error_of([&] { load_checkpoint(dir); });
+  EXPECT_NE(err.find("model-00009-of-00009.safetensors"), std::string::npos) << err;
+  EXPECT_NE(err.find("missing"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace gander::io
