@@ -16,7 +16,8 @@ Checkpoint parse_pth(std::shared_ptr<Buffer> buffer, const std::string& source) 
       break;
     }
   GANDER_CHECK(!prefix.empty(), source, ": no <name>/data.pkl inside: not a torch.save checkpoint");
-  if (const ZipEntry* bo = zip.find(prefix + "byteorder")) {
+  if (zip.find(prefix + "byteorder")) {
+    const ZipEntry* bo = &zip.stored(prefix + "byteorder");
     std::string_view order(reinterpret_cast<const char*>(buffer->data() + bo->data_offset), size_t(bo->size));
     GANDER_CHECK(order == "little", source, ": storages are '", order, "'-endian; only little-endian is supported");
   }

@@ -77,7 +77,7 @@ ZipArchive::ZipArchive(const Buffer& bytes, std::string source) : source_(std::m
     const uint64_t data = local + 30 + rd.le(local + 26, 2, "local name") + rd.le(local + 28, 2, "local extra");
     rd.need(data, csize, "entry data");
     GANDER_CHECK(method != 0 || csize == usize, source_, ": stored entry '", name, "' has inconsistent sizes");
-    entries_[name] = ZipEntry{data, usize, method};
+    entries_[name] = ZipEntry{data, csize, method};
     p += 46 + name_len + extra_len + comment_len;
   }
 }

@@ -11,8 +11,8 @@ namespace gander::io {
 
 struct ZipEntry {
   uint64_t data_offset = 0;  // absolute offset of the entry's bytes in the archive
-  uint64_t size = 0;
-  uint16_t method = 0;       // 0 = stored
+  uint64_t size = 0;         // bytes stored in the archive (validated to lie inside it)
+  uint16_t method = 0;       // 0 = stored (then size is also the entry's length)
 };
 
 class ZipArchive {
