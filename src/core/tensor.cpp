@@ -76,6 +76,13 @@ Tensor Tensor::rows(int64_t begin, int64_t count) const {
   return t;
 }
 
+Tensor Tensor::prefix(Shape shape) const {
+  GANDER_CHECK(shape_numel(shape) <= numel(), "cannot view ", describe(), " as the larger ", shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t = empty(dtype_, shape_);
   std::memcpy(t.mutable_raw(), raw(), nbytes());

@@ -58,6 +58,8 @@ class Tensor {
 
   Tensor reshape(Shape shape) const;
   Tensor rows(int64_t begin, int64_t count) const;  // view of a range along dim 0
+  // A view of the first numel(shape) elements with a new shape (scratch buffers reused at any size).
+  Tensor prefix(Shape shape) const;
   Tensor row(int64_t i) const { return rows(i, 1).reshape(Shape(shape_.begin() + 1, shape_.end())); }
   Tensor clone() const;
   Tensor to(DType dtype) const;           // converted copy (a plain copy if already that dtype)

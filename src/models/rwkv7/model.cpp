@@ -1,0 +1,220 @@
+#include "models/rwkv7/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/elementwise.h"
+#include "ops/embedding.h"
+#include "ops/norm.h"
+#include "ops/wkv7.h"
+
+namespace gander::rwkv7 {
+
+namespace {
+// w = exp(-exp(-0.5) * sigmoid(d)): the official "soft clamp" keeps every decay in (0.545, 1).
+const float kDecayScale = std::exp(-0.5f);
+}  // namespace
+
+// Activations for one chunk, allocated for the longest chunk and viewed at the current length.
+struct Model::Scratch {
+  int64_t capacity = 0;
+  Tensor h, x, xx, xr, xw, xk, xv, xa, xg, r, w, k, v, a, g, kk, b, y, v_first, out, hid;
+  Tensor lora;  // [T, max rank]
+  Tensor last;  // [1, C] for last-token logits
+
+  void ensure(const Config& c, int64_t T) {
+    if (T <= capacity) return;
+    capacity = T;
+    const int64_t C = c.n_embd;
+    for (Tensor* t : {&h, &x, &xx, &xr, &xw, &xk, &xv, &xa, &xg, &r, &w, &k, &v, &a, &g, &kk, &b, &y, &v_first, &out})
+      *t = Tensor::empty(DType::F32, {T, C});
+    hid = Tensor::empty(DType::F32, {T, c.dim_ffn});
+    lora = Tensor::empty(DType::F32, {T, std::max({c.rank_w, c.rank_a, c.rank_v, c.rank_g, int64_t(1)})});
+    last = Tensor::empty(DType::F32, {1, C});
+  }
+};
+
+Model::Model(Weights weights, ForwardOptions options)
+    : w_(std::move(weights)), opt_(options), fingerprint_(w_.fingerprint()), scratch_(std::make_shared<Scratch>()) {}
+
+namespace {
+// The leading [T, width] of a scratch buffer.
+Tensor view(const Tensor& t, int64_t T, int64_t width) { return t.prefix({T, width}); }
+
+// xx[t] = x[t-1], xx[0] = the carried shift vector; then the carried vector becomes x[T-1].
+void token_shift(const Tensor& x, Tensor& xx, Tensor& carried, int64_t T, int64_t C) {
+  const float* px = x.data<float>();
+  float* pxx = xx.data<float>();
+  float* pc = carried.data<float>();
+  std::copy(pc, pc + C, pxx);
+  std::copy(px, px + (T - 1) * C, pxx + C);
+  std::copy(px + (T - 1) * C, px + T * C, pc);
+}
+}  // namespace
+
+void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
+  const Config& c = w_.config;
+  const LayerWeights& L = w_.layers[size_t(l)];
+  const int64_t C = c.n_embd, H = c.n_head, N = kHeadSize;
+  const ops::Precision p = opt_.precision;
+  Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
+  ops::layer_norm(h, L.ln1_w, L.ln1_b, kLayerNormEps, x);
+  token_shift(x, xx, state.att_shift[size_t(l)], T, C);
+  Tensor xr = view(s.xr, T, C), xw = view(s.xw, T, C), xk = view(s.xk, T, C), xv = view(s.xv, T, C);
+  Tensor xa = view(s.xa, T, C), xg = view(s.xg, T, C);
+  ops::lerp(x, xx, L.x_r, xr);
+  ops::lerp(x, xx, L.x_w, xw);
+  ops::lerp(x, xx, L.x_k, xk);
+  ops::lerp(x, xx, L.x_v, xv);
+  ops::lerp(x, xx, L.x_a, xa);
+  ops::lerp(x, xx, L.x_g, xg);
+
+  Tensor r = view(s.r, T, C), w = view(s.w, T, C), k = view(s.k, T, C), v = view(s.v, T, C);
+  Tensor a = view(s.a, T, C), g = view(s.g, T, C);
+  ops::linear(xr, L.receptance, nullptr, r, p);
+  ops::linear(xk, L.key, nullptr, k, p);
+  ops::linear(xv, L.value, nullptr, v, p);
+  // Decay, in-context learning rate and gate through their LoRAs (small f32 products).
+  Tensor lw = view(s.lora, T, c.rank_w);
+  ops::linear(xw, L.w1, nullptr, lw);
+  ops::activation(ops::Act::Tanh, lw, lw);
+  ops::linear(lw, L.w2, &L.w0, w);
+  Tensor la = view(s.lora, T, c.rank_a);
+  ops::linear(xa, L.a1, nullptr, la);
+  ops::linear(la, L.a2, &L.a0, a);
+  ops::activation(ops::Act::Sigmoid, a, a);
+  Tensor lg = view(s.lora, T, c.rank_g);
+  ops::linear(xg, L.g1, nullptr, lg);
+  ops::activation(ops::Act::Sigmoid, lg, lg);
+  ops::linear(lg, L.g2, nullptr, g);
+
+  Tensor v_first = view(s.v_first, T, C);
+  if (l == 0) {
+    v_first.copy_from(v);
+  } else {
+    Tensor lv = view(s.lora, T, c.rank_v), nu = view(s.y, T, C);
+    ops::linear(xv, L.v1, nullptr, lv);
+    ops::linear(lv, L.v2, &L.v0, nu);
+    ops::activation(ops::Act::Sigmoid, nu, nu);
+    // Value residual: v <- lerp(v, v_first, nu), with a per-element mix.
+    float* pv = v.data<float>();
+    const float *pf = v_first.data<float>(), *pn = nu.data<float>();
+    for (int64_t j = 0; j < T * C; ++j) pv[j] += (pf[j] - pv[j]) * pn[j];
+  }
+
+  // kappa^ = normalize(k * k_k) per head; k~ = k * (1 + (a - 1) * k_a); decay from d.
+  Tensor kk = view(s.kk, T, C), b = view(s.b, T, C);
+  {
+    float *pk = k.data<float>(), *pkk = kk.data<float>(), *pa = a.data<float>(), *pw = w.data<float>();
+    const float *kkw = L.k_k.data<float>(), *ka = L.k_a.data<float>();
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < C; ++i) {
+        const int64_t j = t * C + i;
+        pkk[j] = pk[j] * kkw[i];
+        pk[j] = pk[j] * (1.0f + (pa[j] - 1.0f) * ka[i]);
+        pw[j] = std::exp(-kDecayScale / (1.0f + std::exp(-pw[j])));
+      }
+  }
+  ops::l2_norm_groups(kk, N, kKeyNormEps, kk);
+  {
+    float *pkk = kk.data<float>(), *pb = b.data<float>();
+    const float* pa = a.data<float>();
+    for (int64_t j = 0; j < T * C; ++j) {
+      pb[j] = pkk[j] * pa[j];
+      pkk[j] = -pkk[j];
+    }
+  }
+  Tensor y = view(s.y, T, C);
+  ops::wkv7({r, w, k, v, kk, b}, state.wkv[size_t(l)], y);
+  ops::group_norm(y, H, L.ln_x_w, L.ln_x_b, kGroupNormEps, y);
+  // Bonus: the current token's direct term (r . k~ . r_k per head) * v, then the gate.
+  {
+    const float *pr = r.data<float>(), *pk = k.data<float>(), *pv = v.data<float>(), *rk = L.r_k.data<float>();
+    const float* pg = g.data<float>();
+    float* py = y.data<float>();
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t hd = 0; hd < H; ++hd) {
+        const int64_t o = t * C + hd * N;
+        float sum = 0;
+        for (int64_t j = 0; j < N; ++j) sum += pr[o + j] * pk[o + j] * rk[hd * N + j];
+        for (int64_t j = 0; j < N; ++j) py[o + j] = (py[o + j] + sum * pv[o + j]) * pg[o + j];
+      }
+  }
+  Tensor out = view(s.out, T, C);
+  ops::linear(y, L.output, nullptr, out, p);
+  ops::add(h, out, h);
+}
+
+void Model::channel_mix(int64_t l, Scratch& s, State& state, int64_t T) {
+  const Config& c = w_.config;
+  const LayerWeights& L = w_.layers[size_t(l)];
+  const int64_t C = c.n_embd;
+  Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C), xk = view(s.xk, T, C);
+  ops::layer_norm(h, L.ln2_w, L.ln2_b, kLayerNormEps, x);
+  token_shift(x, xx, state.ffn_shift[size_t(l)], T, C);
+  ops::lerp(x, xx, L.ffn_x_k, xk);
+  Tensor hid = view(s.hid, T, c.dim_ffn), out = view(s.out, T, C);
+  ops::linear(xk, L.ffn_key, nullptr, hid, opt_.precision);
+  ops::activation(ops::Act::ReluSquared, hid, hid);
+  ops::linear(hid, L.ffn_value, nullptr, out, opt_.precision);
+  ops::add(h, out, h);
+}
+
+void Model::run_chunk(std::span<const int32_t> ids, State& state, Tensor* logits, bool all_logits, Tensor* hidden) {
+  const Config& c = w_.config;
+  const int64_t T = int64_t(ids.size()), C = c.n_embd, L = c.n_layer;
+  Scratch& s = *scratch_;
+  s.ensure(c, T);
+  Tensor h = view(s.h, T, C);
+  ops::embedding(w_.emb, ids, h);
+  ops::layer_norm(h, w_.ln0_w, w_.ln0_b, kLayerNormEps, h);
+  auto record = [&](int64_t slot) {
+    if (!hidden) return;
+    float* dst = hidden->data<float>();
+    const float* src = h.data<float>();
+    for (int64_t t = 0; t < T; ++t) std::copy(src + t * C, src + (t + 1) * C, dst + (t * (L + 1) + slot) * C);
+  };
+  record(0);
+  for (int64_t l = 0; l < L; ++l) {
+    time_mix(l, s, state, T);
+    channel_mix(l, s, state, T);
+    record(l + 1);
+  }
+  if (!logits) return;
+  Tensor rows = all_logits ? h : h.rows(T - 1, 1);
+  Tensor normed = all_logits ? view(s.x, T, C) : s.last;
+  ops::layer_norm(rows, w_.ln_out_w, w_.ln_out_b, kLayerNormEps, normed);
+  ops::linear(normed, w_.head, nullptr, *logits, opt_.precision);
+}
+
+void Model::forward(std::span<const int32_t> ids, State& state, Tensor& logits, bool all_logits) {
+  const Config& c = w_.config;
+  GANDER_CHECK(!ids.empty(), "forward: no tokens to process");
+  GANDER_CHECK(state.matches(c), "forward: the state does not match the model ", c.describe());
+  for (int32_t id : ids)
+    GANDER_CHECK(id >= 0 && id < c.vocab, "token id ", id, " is out of range for this model's vocabulary of ", c.vocab);
+  const int64_t T = int64_t(ids.size()), V = c.vocab;
+  const Shape want = all_logits ? Shape{T, V} : Shape{1, V};
+  if (!logits.defined() || logits.shape() != want) logits = Tensor::empty(DType::F32, want);
+  const int64_t chunk = std::max<int64_t>(1, opt_.chunk);
+  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+    const int64_t n = std::min(chunk, T - t0);
+    const bool last = t0 + n == T;
+    if (all_logits) {
+      Tensor part = logits.rows(t0, n);
+      run_chunk(ids.subspan(size_t(t0), size_t(n)), state, &part, true, nullptr);
+    } else {
+      run_chunk(ids.subspan(size_t(t0), size_t(n)), state, last ? &logits : nullptr, false, nullptr);
+    }
+  }
+}
+
+void Model::forward_hidden(std::span<const int32_t> ids, State& state, Tensor& hidden) {
+  const Config& c = w_.config;
+  GANDER_CHECK(!ids.empty() && state.matches(c), "forward_hidden: empty input or mismatched state");
+  hidden = Tensor::empty(DType::F32, {int64_t(ids.size()), c.n_layer + 1, c.n_embd});
+  for (int32_t id : ids) GANDER_CHECK(id >= 0 && id < c.vocab, "token id ", id, " is out of range");
+  run_chunk(ids, state, nullptr, false, &hidden);
+}
+
+}  // namespace gander::rwkv7

@@ -1,0 +1,48 @@
+// The RWKV-7 forward pass over a chunk of T tokens from a given state (which it advances).
+// T = 1 is the decoding step: every projection is a matrix-vector product streaming the weights.
+// T > 1 is chunked prefill: projections become matrix products over the chunk, then the WKV
+// recurrence walks the chunk token by token. Both are the same code; they differ only in which
+// kernel ops::linear picks, so they agree to float rounding.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "models/rwkv7/state.h"
+#include "models/rwkv7/weights.h"
+#include "ops/linear.h"
+
+namespace gander::rwkv7 {
+
+struct ForwardOptions {
+  ops::Precision precision = ops::Precision::F32;  // BF16: prefill products on the bf16 units
+  int64_t chunk = 256;                             // longest chunk run at once (bounds scratch memory)
+};
+
+class Model {
+ public:
+  explicit Model(Weights weights, ForwardOptions options = {});
+  const Config& config() const { return w_.config; }
+  const Weights& weights() const { return w_; }
+  uint64_t fingerprint() const { return fingerprint_; }
+  ForwardOptions& options() { return opt_; }
+
+  // Feeds ids through the model from `state` (advanced in place). Writes logits [T, V] for every
+  // token when all_logits, else [1, V] for the last token only. Ids are checked against the vocab.
+  void forward(std::span<const int32_t> ids, State& state, Tensor& logits, bool all_logits = false);
+  // The residual stream after each block for one chunk (debugging / tests against hidden_rnn).
+  // hidden: [T, L+1, C].
+  void forward_hidden(std::span<const int32_t> ids, State& state, Tensor& hidden);
+
+ private:
+  struct Scratch;
+  void run_chunk(std::span<const int32_t> ids, State& state, Tensor* logits, bool all_logits, Tensor* hidden);
+  void time_mix(int64_t l, Scratch& s, State& state, int64_t T);
+  void channel_mix(int64_t l, Scratch& s, State& state, int64_t T);
+
+  Weights w_;
+  ForwardOptions opt_;
+  uint64_t fingerprint_;
+  std::shared_ptr<Scratch> scratch_;
+};
+
+}  // namespace gander::rwkv7

@@ -1,0 +1,123 @@
+#include "models/rwkv7/state.h"
+
+#include <sstream>
+
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+
+namespace gander::rwkv7 {
+
+State State::zeros(const Config& c) {
+  State s;
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    s.att_shift.push_back(Tensor::zeros(DType::F32, {c.n_embd}));
+    s.wkv.push_back(Tensor::zeros(DType::F32, {c.n_head, kHeadSize, kHeadSize}));
+    s.ffn_shift.push_back(Tensor::zeros(DType::F32, {c.n_embd}));
+  }
+  return s;
+}
+
+State State::clone() const {
+  State s;
+  for (auto& t : att_shift) s.att_shift.push_back(t.clone());
+  for (auto& t : wkv) s.wkv.push_back(t.clone());
+  for (auto& t : ffn_shift) s.ffn_shift.push_back(t.clone());
+  return s;
+}
+
+void State::reset() {
+  for (auto* v : {&att_shift, &wkv, &ffn_shift})
+    for (auto& t : *v) t.fill_zero();
+}
+
+bool State::matches(const Config& c) const {
+  if (int64_t(wkv.size()) != c.n_layer) return false;
+  for (int64_t l = 0; l < c.n_layer; ++l)
+    if (att_shift[size_t(l)].shape() != Shape{c.n_embd} || ffn_shift[size_t(l)].shape() != Shape{c.n_embd} ||
+        wkv[size_t(l)].shape() != Shape{c.n_head, kHeadSize, kHeadSize})
+      return false;
+  return true;
+}
+
+int64_t State::bytes() const {
+  int64_t n = 0;
+  for (auto* v : {&att_shift, &wkv, &ffn_shift})
+    for (auto& t : *v) n += int64_t(t.nbytes());
+  return n;
+}
+
+namespace {
+std::string hex64(uint64_t v) {
+  std::ostringstream o;
+  o << std::hex << v;
+  return o.str();
+}
+}  // namespace
+
+void save_state(const std::string& path, const State& s, const Config& c, uint64_t fingerprint) {
+  GANDER_CHECK(s.matches(c), path, ": state does not match the model ", c.describe());
+  io::NamedTensors ts;
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    ts.emplace_back(concat("blocks.", l, ".att_shift"), s.att_shift[size_t(l)]);
+    ts.emplace_back(concat("blocks.", l, ".wkv"), s.wkv[size_t(l)]);
+    ts.emplace_back(concat("blocks.", l, ".ffn_shift"), s.ffn_shift[size_t(l)]);
+  }
+  io::save_safetensors(path, ts,
+                       {{"format", "gander-rwkv7-state"}, {"version", std::to_string(kStateFormatVersion)},
+                        {"model", c.describe()}, {"fingerprint", hex64(fingerprint)}});
+}
+
+State load_state(const std::string& path, const Config& c, uint64_t fingerprint) {
+  const io::Checkpoint ck = io::load_checkpoint(path);
+  auto meta = [&](const char* key) {
+    auto it = ck.metadata().find(key);
+    GANDER_CHECK(it != ck.metadata().end(), path, ": not a gander RWKV-7 state file (no '", key, "' metadata)");
+    return it->second;
+  };
+  GANDER_CHECK(meta("format") == "gander-rwkv7-state", path, ": not a gander RWKV-7 state file (format '",
+               meta("format"), "')");
+  GANDER_CHECK(meta("version") == std::to_string(kStateFormatVersion), path, ": state format version ", meta("version"),
+               " is not supported (this build reads version ", kStateFormatVersion, ")");
+  GANDER_CHECK(meta("model") == c.describe(), path, ": state belongs to a model of shape ", meta("model"),
+               ", not ", c.describe());
+  GANDER_CHECK(meta("fingerprint") == hex64(fingerprint), path,
+               ": state belongs to another model of the same shape (weight fingerprint ", meta("fingerprint"),
+               ", this model's is ", hex64(fingerprint), ")");
+  State s = State::zeros(c);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    auto take = [&](const std::string& name, Tensor& dst) {
+      const Tensor& t = ck.get(name);
+      check_shape(t, dst.shape(), path + ": tensor '" + name + "'");
+      dst.copy_from(t);
+    };
+    take(concat("blocks.", l, ".att_shift"), s.att_shift[size_t(l)]);
+    take(concat("blocks.", l, ".wkv"), s.wkv[size_t(l)]);
+    take(concat("blocks.", l, ".ffn_shift"), s.ffn_shift[size_t(l)]);
+  }
+  GANDER_CHECK(int64_t(ck.size()) == 3 * c.n_layer, path, ": state file holds ", ck.size(), " tensors, expected ",
+               3 * c.n_layer);
+  return s;
+}
+
+State load_time_state(const std::string& path, const Config& c, bool key_major) {
+  const io::Checkpoint ck = io::load_checkpoint(path);
+  State s = State::zeros(c);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string name = concat("blocks.", l, ".att.time_state");
+    const Tensor& t = ck.get(name);
+    check_shape(t, {c.n_head, kHeadSize, kHeadSize}, path + ": tensor '" + name + "'");
+    const std::vector<float> v = t.to_f32_vector();
+    if (!key_major) {
+      s.wkv[size_t(l)].copy_from(t);
+      continue;
+    }
+    float* d = s.wkv[size_t(l)].data<float>();
+    for (int64_t h = 0; h < c.n_head; ++h)
+      for (int64_t i = 0; i < kHeadSize; ++i)
+        for (int64_t j = 0; j < kHeadSize; ++j)
+          d[(h * kHeadSize + i) * kHeadSize + j] = v[size_t((h * kHeadSize + j) * kHeadSize + i)];
+  }
+  return s;
+}
+
+}  // namespace gander::rwkv7
