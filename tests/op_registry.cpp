@@ -302,6 +302,34 @@ OpCase wkv7_portable_case() {
   return c;
 }
 
+OpCase wkv7_prepare_case() {
+  OpCase c;
+  c.name = "wkv7_prepare";
+  c.grid = {{1, 1, 64}, {3, 2, 64}, {17, 12, 64}, {5, 3, 16}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t T = s[0], C = s[1] * s[2], N = s[2];
+    Tensor k = random_tensor(rng, {T, C}), d = random_tensor(rng, {T, C}, 3.0f), a = random_tensor(rng, {T, C});
+    for (int64_t i = 0; i < T * C; ++i) a.data<float>()[i] = 1.0f / (1.0f + std::exp(-a.data<float>()[i]));
+    Tensor kk = random_tensor(rng, {C}), ka = random_tensor(rng, {C});
+    Tensor k1 = k.clone(), d1 = d.clone(), k2 = k.clone(), d2 = d.clone();
+    Tensor ai1 = Tensor::empty(DType::F32, {T, C}), bi1 = Tensor::empty(DType::F32, {T, C});
+    Tensor ai2 = Tensor::empty(DType::F32, {T, C}), bi2 = Tensor::empty(DType::F32, {T, C});
+    ops::Wkv7Prepare p1{k1, d1, a, kk, ka, ai1, bi1}, p2{k2, d2, a, kk, ka, ai2, bi2};
+    ops::ref::wkv7_prepare(p1, N);
+    ops::fast::wkv7_prepare(p2, N);
+    OpComparison cmp;
+    cmp.tolerance = kF32Tol;
+    for (auto [f, r] : {std::pair{&k2, &k1}, {&d2, &d1}, {&ai2, &ai1}, {&bi2, &bi1}}) {
+      OpComparison one;
+      compare(*f, *r, one);
+      cmp.max_abs_diff = std::fmax(cmp.max_abs_diff, one.max_abs_diff / std::fmax(one.ref_scale, 1e-30));
+    }
+    cmp.ref_scale = 1;
+    return cmp;
+  };
+  return c;
+}
+
 }  // namespace
 
 const std::vector<OpCase>& op_registry() {
@@ -322,6 +350,7 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(attention_case());
     v.push_back(wkv7_case());
     v.push_back(wkv7_portable_case());
+    v.push_back(wkv7_prepare_case());
     return v;
   }();
   return cases;

@@ -9,4 +9,8 @@ void register_bench_ops(CLI::App& app);
 void register_bench_tokenizer(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_generate(CLI::App& app);
+void register_chat(CLI::App& app);
+void register_forward(CLI::App& app);
+void register_bench(CLI::App& app);
 }  // namespace gander::cli

@@ -8,6 +8,10 @@ int main(int argc, char** argv) {
   CLI::App app{"gander: an engine for RWKV-7 Goose models and RADLADS conversion"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gander 0.1.0");
+  gander::cli::register_generate(app);
+  gander::cli::register_chat(app);
+  gander::cli::register_forward(app);
+  gander::cli::register_bench(app);
   gander::cli::register_tokenize(app);
   gander::cli::register_inspect(app);
   gander::cli::register_bench_ops(app);

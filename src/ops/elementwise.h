@@ -26,6 +26,10 @@ void activation(Act a, const Tensor& x, Tensor& out);
 void lerp(const Tensor& a, const Tensor& b, const Tensor& mix, Tensor& out);
 }  // namespace fast
 
+namespace detail {
+void activation_avx512(Act a, const float* x, float* y, int64_t n);
+}
+
 // Scalar definitions shared by both implementations (the reference is these in a plain loop).
 inline float act_scalar(Act a, float x);
 

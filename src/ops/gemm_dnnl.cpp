@@ -19,7 +19,8 @@ void gemm_bf16(const float* x, const uint16_t* W, int64_t M, int64_t N, int64_t 
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   thread_local dnnl::stream stream(engine);
   std::vector<uint16_t> xb(static_cast<size_t>(M * K));
-  for (size_t i = 0; i < xb.size(); ++i) xb[i] = f32_to_bf16(x[i]);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < M; ++r) convert_from_f32(DType::BF16, x + r * K, xb.data() + r * K, size_t(K));
   memory::desc src_md({M, K}, memory::data_type::bf16, memory::format_tag::ab);
   memory::desc wei_md({K, N}, memory::data_type::bf16, memory::format_tag::ba);  // W is [N, K] row-major
   memory::desc dst_md({M, N}, memory::data_type::f32, memory::format_tag::ab);

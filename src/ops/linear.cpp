@@ -87,6 +87,10 @@ void gemv_portable(const float* x, int64_t rows, const void* W, DType wt, int64_
 
 namespace fast {
 namespace {
+// Below this many weight bytes a matrix-vector product runs on one thread: waking the team costs
+// more than streaming a few hundred KB (decoding runs ~20 small products per layer).
+constexpr int64_t kParallelGemvBytes = int64_t(512) << 10;
+
 void gemv(const Tensor& x, const Tensor& W, int64_t R, float* y) {
   const int64_t N = W.dim(0), K = W.dim(1);
   const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
@@ -96,7 +100,7 @@ void gemv(const Tensor& x, const Tensor& W, int64_t R, float* y) {
   const int64_t blocks = (N + kBlock - 1) / kBlock;
   const float* px = x.data<float>();
   const void* pw = W.raw();
-#pragma omp parallel if (N * K > 32768)
+#pragma omp parallel if (N * K * int64_t(dtype_size(W.dtype())) >= kParallelGemvBytes)
   {
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;

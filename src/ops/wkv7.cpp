@@ -1,5 +1,7 @@
 #include "ops/wkv7.h"
 
+#include <cmath>
+
 #include "core/cpu.h"
 #include "ops/checks.h"
 #include "ops/impl.h"
@@ -59,6 +61,61 @@ void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y) {
     }
 }
 }  // namespace ref
+
+namespace {
+void check_prepare(const Wkv7Prepare& p, int64_t N) {
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&p.k, &p.d, &p.a, &p.a_in, &p.b_in}) {
+    require_f32(*t, "wkv7_prepare", "input");
+    require_same_shape(p.k, *t, "wkv7_prepare");
+  }
+  const int64_t C = p.k.dim(-1);
+  require_numel(p.k_k, C, "wkv7_prepare", "k_k");
+  require_numel(p.k_a, C, "wkv7_prepare", "k_a");
+  GANDER_CHECK(N > 0 && C % N == 0, "wkv7_prepare: width ", C, " is not a multiple of the head size ", N);
+}
+// exp(-0.5): the decay's soft clamp keeps w in (exp(-exp(-0.5)), 1) = (0.545, 1).
+const float kDecayScale = std::exp(-0.5f);
+}  // namespace
+
+namespace ref {
+void wkv7_prepare(Wkv7Prepare& p, int64_t N) {
+  check_prepare(p, N);
+  const int64_t C = p.k.dim(-1), R = rows_of(p.k);
+  float *k = p.k.data<float>(), *d = p.d.data<float>(), *ain = p.a_in.data<float>(), *bin = p.b_in.data<float>();
+  const float *a = p.a.data<float>(), *kk = p.k_k.data<float>(), *ka = p.k_a.data<float>();
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t h = 0; h < C; h += N) {
+      double ss = 0;
+      for (int64_t i = h; i < h + N; ++i) ss += double(k[r * C + i] * kk[i]) * double(k[r * C + i] * kk[i]);
+      const double norm = std::fmax(std::sqrt(ss), 1e-12);
+      for (int64_t i = h; i < h + N; ++i) {
+        const int64_t j = r * C + i;
+        const double kap = double(k[j] * kk[i]) / norm;
+        ain[j] = float(-kap);
+        bin[j] = float(kap * a[j]);
+        k[j] = k[j] * (1.0f + (a[j] - 1.0f) * ka[i]);
+        d[j] = float(std::exp(-double(kDecayScale) / (1.0 + std::exp(-double(d[j])))));
+      }
+    }
+}
+}  // namespace ref
+
+namespace fast {
+void wkv7_prepare(Wkv7Prepare& p, int64_t N) {
+  check_prepare(p, N);
+  const int64_t C = p.k.dim(-1), R = rows_of(p.k);
+  float *k = p.k.data<float>(), *d = p.d.data<float>(), *ain = p.a_in.data<float>(), *bin = p.b_in.data<float>();
+  const float *a = p.a.data<float>(), *kk = p.k_k.data<float>(), *ka = p.k_a.data<float>();
+  if (!cpu_has_avx512() || N % 16 != 0) return ref::wkv7_prepare(p, N);
+#pragma omp parallel for schedule(static) if (R > 1)
+  for (int64_t r = 0; r < R; ++r)
+    detail::wkv7_prepare_row_avx512(k + r * C, d + r * C, a + r * C, kk, ka, ain + r * C, bin + r * C, C, N);
+}
+}  // namespace fast
+
+void wkv7_prepare(Wkv7Prepare& p, int64_t N) {
+  impl() == Impl::Reference ? ref::wkv7_prepare(p, N) : fast::wkv7_prepare(p, N);
+}
 
 namespace fast {
 void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y) {

@@ -31,7 +31,31 @@ namespace fast {
 void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y);
 }
 
+// The per-token inputs of the recurrence, from the projections (RWKV-7 time mix):
+//   kappa = k * k_k, normalised per head (eps 1e-12);  a_in = -kappa^;  b_in = kappa^ * a
+//   k~ = k * (1 + (a - 1) * k_a);  w = exp(-exp(-0.5) * sigmoid(d))
+// k and d are overwritten with k~ and w; a_in and b_in are written. All [T, H*N] f32.
+struct Wkv7Prepare {
+  Tensor& k;      // in: key, out: k~
+  Tensor& d;      // in: decay pre-activation (w0 + LoRA), out: decay w
+  const Tensor& a;  // in-context learning rate (after its sigmoid)
+  const Tensor& k_k;
+  const Tensor& k_a;  // [H*N]
+  Tensor& a_in;
+  Tensor& b_in;
+};
+void wkv7_prepare(Wkv7Prepare& p, int64_t head_size);
+namespace ref {
+void wkv7_prepare(Wkv7Prepare& p, int64_t head_size);
+}
+namespace fast {
+void wkv7_prepare(Wkv7Prepare& p, int64_t head_size);
+}
+
 namespace detail {
+// One row of wkv7_prepare (C channels) with AVX-512 and libmvec.
+void wkv7_prepare_row_avx512(float* k, float* d, const float* a, const float* k_k, const float* k_a, float* a_in,
+                             float* b_in, int64_t C, int64_t N);
 // One head, head size 64, T tokens; inputs have row stride `stride` (= H*64).
 using Wkv7HeadFn = void (*)(const float* r, const float* w, const float* k, const float* v, const float* a,
                             const float* b, int64_t T, int64_t stride, float* S, float* y);

@@ -9,7 +9,6 @@ namespace gander::rwkv7 {
 inline constexpr int64_t kHeadSize = 64;
 inline constexpr float kLayerNormEps = 1e-5f;
 inline constexpr float kGroupNormEps = 64e-5f;  // ln_x: 1e-5 * head_size_divisor^2 in the paper-era code
-inline constexpr float kKeyNormEps = 1e-12f;    // F.normalize default, for kappa^
 
 struct Config {
   int64_t n_layer = 0;

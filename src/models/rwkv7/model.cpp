@@ -10,11 +10,6 @@
 
 namespace gander::rwkv7 {
 
-namespace {
-// w = exp(-exp(-0.5) * sigmoid(d)): the official "soft clamp" keeps every decay in (0.545, 1).
-const float kDecayScale = std::exp(-0.5f);
-}  // namespace
-
 // Activations for one chunk, allocated for the longest chunk and viewed at the current length.
 struct Model::Scratch {
   int64_t capacity = 0;
@@ -102,28 +97,9 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
     for (int64_t j = 0; j < T * C; ++j) pv[j] += (pf[j] - pv[j]) * pn[j];
   }
 
-  // kappa^ = normalize(k * k_k) per head; k~ = k * (1 + (a - 1) * k_a); decay from d.
   Tensor kk = view(s.kk, T, C), b = view(s.b, T, C);
-  {
-    float *pk = k.data<float>(), *pkk = kk.data<float>(), *pa = a.data<float>(), *pw = w.data<float>();
-    const float *kkw = L.k_k.data<float>(), *ka = L.k_a.data<float>();
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t i = 0; i < C; ++i) {
-        const int64_t j = t * C + i;
-        pkk[j] = pk[j] * kkw[i];
-        pk[j] = pk[j] * (1.0f + (pa[j] - 1.0f) * ka[i]);
-        pw[j] = std::exp(-kDecayScale / (1.0f + std::exp(-pw[j])));
-      }
-  }
-  ops::l2_norm_groups(kk, N, kKeyNormEps, kk);
-  {
-    float *pkk = kk.data<float>(), *pb = b.data<float>();
-    const float* pa = a.data<float>();
-    for (int64_t j = 0; j < T * C; ++j) {
-      pb[j] = pkk[j] * pa[j];
-      pkk[j] = -pkk[j];
-    }
-  }
+  ops::Wkv7Prepare prep{k, w, a, L.k_k, L.k_a, kk, b};
+  ops::wkv7_prepare(prep, N);
   Tensor y = view(s.y, T, C);
   ops::wkv7({r, w, k, v, kk, b}, state.wkv[size_t(l)], y);
   ops::group_norm(y, H, L.ln_x_w, L.ln_x_b, kGroupNormEps, y);
@@ -132,6 +108,7 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
     const float *pr = r.data<float>(), *pk = k.data<float>(), *pv = v.data<float>(), *rk = L.r_k.data<float>();
     const float* pg = g.data<float>();
     float* py = y.data<float>();
+#pragma omp parallel for collapse(2) schedule(static) if (T > 4)
     for (int64_t t = 0; t < T; ++t)
       for (int64_t hd = 0; hd < H; ++hd) {
         const int64_t o = t * C + hd * N;

@@ -1,0 +1,109 @@
+// gander bench: prefill and decode speed of a model (or a random one of a released shape), next
+// to the limits of this machine measured in the same run.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_args.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "core/timer.h"
+#include "ops/peaks.h"
+
+namespace gander::cli {
+
+namespace {
+double peak_rss_mib() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;
+}
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto* cmd = app.add_subcommand("bench", "Measure prefill and decode tokens/s against this machine's limits");
+  auto margs = std::make_shared<ModelArgs>();
+  auto prompt_tokens = std::make_shared<int64_t>(512);
+  auto gen_tokens = std::make_shared<int64_t>(64);
+  auto reps = std::make_shared<int>(3);
+  auto json_path = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  margs->add_to(cmd);
+  cmd->add_option("--prompt-tokens", *prompt_tokens, "Prompt length for prefill")->capture_default_str();
+  cmd->add_option("--gen-tokens", *gen_tokens, "Tokens decoded one at a time")->capture_default_str();
+  cmd->add_option("--reps", *reps, "Repetitions (the median is reported)")->capture_default_str();
+  cmd->add_flag("--json", *as_json, "Print the result as JSON");
+  cmd->add_option("--json-out", *json_path, "Also write the JSON to this file");
+  cmd->callback([=] {
+    const double t_load = now_seconds();
+    auto model = margs->load();
+    const double load_s = now_seconds() - t_load;
+    const rwkv7::Config& c = model->config();
+    Rng rng(7);
+    std::vector<int32_t> prompt(static_cast<size_t>(*prompt_tokens));
+    for (auto& id : prompt) id = int32_t(1 + rng.below(uint64_t(c.vocab - 1)));
+
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    std::vector<double> prefill_s, decode_s, bw;
+    Tensor logits;
+    for (int r = 0; r < *reps; ++r) {
+      bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));
+      rwkv7::State st = rwkv7::State::zeros(c);
+      double t0 = now_seconds();
+      if (!prompt.empty()) model->forward(prompt, st, logits);
+      prefill_s.push_back(now_seconds() - t0);
+      int32_t next = 1;
+      t0 = now_seconds();
+      for (int64_t i = 0; i < *gen_tokens; ++i) {
+        const int32_t one[1] = {next};
+        model->forward(one, st, logits);
+        next = int32_t(1 + (i * 7919) % (c.vocab - 1));
+      }
+      decode_s.push_back(now_seconds() - t0);
+    }
+    // Bytes streamed per decoded token: every weight except the embedding table (one row is read),
+    // plus the f32 WKV state read and written.
+    const int64_t weight_bytes = model->weights().bytes() - int64_t(model->weights().emb.nbytes());
+    const int64_t state_bytes = c.n_layer * c.n_head * 64 * 64 * 4;
+    const double bytes_per_token = double(weight_bytes + 2 * state_bytes);
+    const double bw_med = median(bw), dec_tps = double(*gen_tokens) / median(decode_s);
+    const double ceiling = bw_med * 1e9 / bytes_per_token;
+    const double pre_tps = prompt.empty() ? 0 : double(prompt.size()) / median(prefill_s);
+    const double flops_per_token = 2.0 * double(c.parameter_count() - c.vocab * c.n_embd);  // matmul FLOPs
+    const bool bf16 = margs->bf16_matmul;
+    const double mm_peak = ops::measure_matmul_peak(bf16);
+    const double pre_gflops = pre_tps * flops_per_token / 1e9;
+    nlohmann::json j = {{"model", model->weights().source}, {"shape", c.describe()},
+                        {"matrix_dtype", dtype_name(model->weights().matrix_dtype)},
+                        {"prefill_precision", bf16 ? "bf16" : "f32"}, {"threads", num_threads()},
+                        {"load_seconds", load_s}, {"prompt_tokens", *prompt_tokens}, {"gen_tokens", *gen_tokens},
+                        {"prefill_tokens_per_s", pre_tps}, {"prefill_gflops", pre_gflops},
+                        {"matmul_peak_gflops", mm_peak}, {"prefill_fraction_of_matmul_peak", pre_gflops / mm_peak},
+                        {"decode_tokens_per_s", dec_tps}, {"bytes_per_token", bytes_per_token},
+                        {"read_bandwidth_gbs", bw_med}, {"decode_ceiling_tokens_per_s", ceiling},
+                        {"decode_fraction_of_ceiling", dec_tps / ceiling}, {"peak_rss_mib", peak_rss_mib()},
+                        {"weights_mib", double(model->weights().bytes()) / 1048576.0},
+                        {"state_mib", double(2 * c.n_layer * c.n_embd * 4 + state_bytes) / 1048576.0}};
+    if (*as_json) {
+      std::printf("%s\n", j.dump(2).c_str());
+    } else {
+      std::printf("%s (%s, %s weights, %d threads)\n", c.describe().c_str(), model->weights().source.c_str(),
+                  dtype_name(model->weights().matrix_dtype), num_threads());
+      std::printf("prefill: %.1f tokens/s for %lld tokens (%s products: %.0f GFLOP/s, %.0f%% of the %.0f GFLOP/s matmul peak)\n",
+                  pre_tps, (long long)*prompt_tokens, bf16 ? "bf16" : "f32", pre_gflops, 100 * pre_gflops / mm_peak, mm_peak);
+      std::printf("decode:  %.1f tokens/s (%.0f MB per token; ceiling %.1f tokens/s at %.1f GB/s read bandwidth: %.0f%%)\n",
+                  dec_tps, bytes_per_token / 1e6, ceiling, bw_med, 100 * dec_tps / ceiling);
+      std::printf("memory:  peak RSS %.0f MiB (weights %.0f MiB)\n", peak_rss_mib(),
+                  double(model->weights().bytes()) / 1048576.0);
+    }
+    if (!json_path->empty()) std::ofstream(*json_path) << j.dump(2) << "\n";
+  });
+}
+
+}  // namespace gander::cli

@@ -1,0 +1,39 @@
+// gander forward: logits of every position for a list of ids, as .npy (the inspection tool used
+// to check gander against reference implementations).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/io_util.h"
+#include "cli/model_args.h"
+#include "io/npy.h"
+#include "models/rwkv7/state.h"
+
+namespace gander::cli {
+
+void register_forward(CLI::App& app) {
+  auto* cmd = app.add_subcommand("forward", "Write the logits [T, V] of a token sequence as float32 .npy");
+  auto margs = std::make_shared<ModelArgs>();
+  auto ids_path = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto state_in = std::make_shared<std::string>();
+  auto state_out = std::make_shared<std::string>();
+  margs->add_to(cmd);
+  cmd->add_option("--ids", *ids_path, "JSON array of token ids (- for standard input)")->required();
+  cmd->add_option("--logits-out", *out, "Output .npy file")->required();
+  cmd->add_option("--state-in", *state_in, "Start from a saved state");
+  cmd->add_option("--state-out", *state_out, "Save the state after the last token");
+  cmd->callback([=] {
+    auto model = margs->load();
+    const std::vector<int32_t> ids = read_id_array(read_all(*ids_path), *ids_path == "-" ? "standard input" : *ids_path);
+    GANDER_CHECK(!ids.empty(), *ids_path, ": the id list is empty");
+    rwkv7::State state = state_in->empty() ? rwkv7::State::zeros(model->config())
+                                           : rwkv7::load_state(*state_in, model->config(), model->fingerprint());
+    Tensor logits;
+    model->forward(ids, state, logits, /*all_logits=*/true);
+    io::save_npy(*out, logits);
+    if (!state_out->empty()) rwkv7::save_state(*state_out, state, model->config(), model->fingerprint());
+    std::fprintf(stderr, "wrote logits %s to %s\n", shape_str(logits.shape()).c_str(), out->c_str());
+  });
+}
+
+}  // namespace gander::cli

@@ -1,0 +1,22 @@
+#include "generate/chat_format.h"
+
+namespace gander {
+
+std::string clean_chat_message(const std::string& text) {
+  std::string s;
+  for (size_t i = 0; i < text.size(); ++i)
+    if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) s += text[i];
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' && !out.empty() && out.back() == '\n') continue;
+    out += c;
+  }
+  const size_t b = out.find_first_not_of(" \t\n"), e = out.find_last_not_of(" \t\n");
+  return b == std::string::npos ? std::string() : out.substr(b, e - b + 1);
+}
+
+std::string rwkv_user_turn(const std::string& msg) { return "User: " + msg + "\n\nAssistant:"; }
+
+std::string rwkv_system_block(const std::string& system) { return "System: " + clean_chat_message(system) + "\n\n"; }
+
+}  // namespace gander
