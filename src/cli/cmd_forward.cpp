@@ -23,6 +23,8 @@ void register_forward(CLI::App& app) {
   cmd->add_option("--state-in", *state_in, "Start from a saved state");
   cmd->add_option("--state-out", *state_out, "Save the state after the last token");
   cmd->callback([=] {
+    // An inspection tool: exact f32 products unless bf16 is asked for explicitly.
+    if (margs->precision == "auto") margs->precision = "f32";
     auto model = margs->load();
     const std::vector<int32_t> ids = read_id_array(read_all(*ids_path), *ids_path == "-" ? "standard input" : *ids_path);
     GANDER_CHECK(!ids.empty(), *ids_path, ": the id list is empty");

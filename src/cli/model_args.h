@@ -15,8 +15,8 @@ struct ModelArgs {
   std::string dtype;         // convert matrices on load: f32, bf16, f16 (default: keep the file's)
   int threads = 0;
   bool reference = false;    // plain reference kernels
-  bool bf16_matmul = false;  // prefill products on the bf16 units
-  int64_t chunk = 256;
+  std::string precision = "auto";  // prefill products: auto (bf16 for bf16 weights), f32, bf16
+  int64_t chunk = 512;
   uint64_t seed = 0;
 
   // Adds the options; `positional` makes MODEL a positional argument.

@@ -89,7 +89,7 @@ namespace fast {
 namespace {
 // Below this many weight bytes a matrix-vector product runs on one thread: waking the team costs
 // more than streaming a few hundred KB (decoding runs ~20 small products per layer).
-constexpr int64_t kParallelGemvBytes = int64_t(512) << 10;
+constexpr int64_t kParallelGemvBytes = int64_t(128) << 10;
 
 void gemv(const Tensor& x, const Tensor& W, int64_t R, float* y) {
   const int64_t N = W.dim(0), K = W.dim(1);

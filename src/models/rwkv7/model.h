@@ -15,7 +15,7 @@ namespace gander::rwkv7 {
 
 struct ForwardOptions {
   ops::Precision precision = ops::Precision::F32;  // BF16: prefill products on the bf16 units
-  int64_t chunk = 256;                             // longest chunk run at once (bounds scratch memory)
+  int64_t chunk = 512;                             // longest chunk run at once (bounds scratch memory)
 };
 
 class Model {
@@ -25,6 +25,7 @@ class Model {
   const Weights& weights() const { return w_; }
   uint64_t fingerprint() const { return fingerprint_; }
   ForwardOptions& options() { return opt_; }
+  const ForwardOptions& options() const { return opt_; }
 
   // Feeds ids through the model from `state` (advanced in place). Writes logits [T, V] for every
   // token when all_logits, else [1, V] for the last token only. Ids are checked against the vocab.

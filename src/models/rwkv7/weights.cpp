@@ -111,7 +111,9 @@ class Reader {
     for (const std::string& n : ck_.names()) {
       if (used_.count(n)) continue;
       // Layer 0's value-residual LoRA exists in official files but is never used.
-      if (n.starts_with("blocks.0.att.v") || n.starts_with("model.layers.0.attn.v_lora")) continue;
+      if (n == "blocks.0.att.v0" || n == "blocks.0.att.v1" || n == "blocks.0.att.v2" ||
+          n.starts_with("model.layers.0.attn.v_lora."))
+        continue;
       fail(ck_.source(), ": unknown tensor '", n, "' (not part of an RWKV-7 model)");
     }
   }
@@ -290,19 +292,23 @@ Weights random_weights(const Config& c, DType matrix_dtype, uint64_t seed) {
     for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = rng.uniform(lo, hi);
     return t;
   };
-  // Large tensors are filled in parallel, each 1M-element chunk from its own seeded generator,
+  // Large tensors are filled in parallel, each 64K-element chunk from its own seeded generator,
   // so the result is the same for any thread count.
   auto normal = [&](Shape s, float std, DType dt) {
-    Tensor t = Tensor::empty(DType::F32, std::move(s));
-    float* p = t.data<float>();
-    const int64_t n = t.numel(), chunk = int64_t(1) << 20;
+    Tensor t = Tensor::empty(dt, std::move(s));
+    auto* p = static_cast<std::byte*>(t.mutable_raw());
+    const int64_t n = t.numel(), chunk = int64_t(1) << 16;
     const uint64_t base = rng.next_u64();
 #pragma omp parallel for schedule(static)
     for (int64_t c0 = 0; c0 < n; c0 += chunk) {
       Rng local(base ^ uint64_t(c0));
-      for (int64_t i = c0; i < std::min(n, c0 + chunk); ++i) p[i] = float(local.normal()) * std;
+      thread_local std::vector<float> buf;
+      const int64_t m = std::min(n, c0 + chunk) - c0;
+      buf.resize(size_t(m));
+      for (int64_t i = 0; i < m; ++i) buf[size_t(i)] = float(local.normal()) * std;
+      convert_from_f32(dt, buf.data(), p + size_t(c0) * dtype_size(dt), size_t(m));
     }
-    return dt == DType::F32 ? t : t.to(dt);
+    return t;
   };
   const float s = 1.0f / std::sqrt(float(C));
   Weights w;

@@ -1,0 +1,113 @@
+// The command line end to end: exit codes, one-line errors, and the forward tool against goldens.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/npy.h"
+#include "testdata.h"
+
+namespace gander {
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args, const std::string& stdin_text = "") {
+  std::string cmd = std::string(GANDER_CLI_PATH) + " " + args + " 2>&1";
+  if (!stdin_text.empty()) {
+    const std::string in = test::temp_path("stdin.txt");
+    std::ofstream(in) << stdin_text;
+    cmd += " < " + in;
+  } else {
+    cmd += " < /dev/null";
+  }
+  Result r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string td(const std::string& rel) { return test::testdata(rel); }
+
+void expect_error(const Result& r, const std::string& fragment) {
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(fragment), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line expected: " << r.out;
+}
+
+TEST(Cli, ForwardMatchesTheGoldens) {
+  GANDER_REQUIRE_TESTDATA("rwkv7/small/model_bf16.pth");
+  std::ifstream f(td("rwkv7/small/ids.json"));
+  const auto ids = nlohmann::json::parse(f)["ids"];
+  const std::string ids_path = test::temp_path("ids.json"), out = test::temp_path("logits.npy");
+  std::ofstream(ids_path) << ids.dump();
+  const Result r = run("forward " + td("rwkv7/small/model_bf16.pth") + " --ids " + ids_path + " --logits-out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto got = io::load_npy(out).to_f32_vector(), want = io::load_npy(td("rwkv7/small/logits_rnn.npy")).to_f32_vector();
+  ASSERT_EQ(got.size(), want.size());
+  double d = 0;
+  for (size_t i = 0; i < got.size(); ++i) d = std::max(d, std::fabs(double(got[i]) - want[i]));
+  EXPECT_LE(d, 5e-5);
+}
+
+TEST(Cli, BadInputGivesOneLineErrors) {
+  GANDER_REQUIRE_TESTDATA("rwkv7/tiny/model_f32.pth");
+  const std::string tiny = td("rwkv7/tiny/model_f32.pth"), vocab = td("rwkv7/tokenizer/rwkv_vocab_v20230424.txt");
+  expect_error(run("generate " + tiny + " --tokenizer " + vocab + " --prompt hi"), "tokenizer has 65530 tokens");
+  expect_error(run("generate --random rwkv7:L1,D64,V65536 --tokenizer " + vocab + " --prompt ''"), "prompt is empty");
+  const std::string ids = test::temp_path("bad_ids.json");
+  std::ofstream(ids) << "[1, 2, 600]";
+  expect_error(run("forward " + tiny + " --ids " + ids + " --logits-out /dev/null"), "token id 600 is out of range");
+  std::ofstream(ids) << "[1, \"x\"]";
+  expect_error(run("forward " + tiny + " --ids " + ids + " --logits-out /dev/null"), "element 1 is not an integer");
+  expect_error(run("inspect /nonexistent/model.pth"), "no such file");
+  const std::string trunc = test::temp_path("trunc.pth");
+  {
+    std::ifstream in(tiny, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(trunc, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  }
+  expect_error(run("inspect " + trunc), "truncated");
+  expect_error(run("detokenize --tokenizer " + vocab, "[1, 99999999]"), "not in the RWKV World vocabulary");
+  // A state saved from one model, loaded into another.
+  const std::string state = test::temp_path("tiny_state.safetensors");
+  ASSERT_EQ(run("forward " + tiny + " --ids " + ids + " --logits-out /dev/null --state-out " + state).code, 1);
+  std::ofstream(ids) << "[1, 2, 3]";
+  ASSERT_EQ(run("forward " + tiny + " --ids " + ids + " --logits-out " + test::temp_path("l.npy") + " --state-out " + state).code, 0);
+  expect_error(run("forward " + td("rwkv7/small/model_bf16.pth") + " --ids " + ids + " --logits-out /dev/null --state-in " + state),
+               "state belongs to a model of shape");
+}
+
+TEST(Cli, GenerateAndChatRun) {
+  GANDER_REQUIRE_TESTDATA("rwkv7/tokenizer/rwkv_vocab_v20230424.txt");
+  const std::string vocab = td("rwkv7/tokenizer/rwkv_vocab_v20230424.txt");
+  const std::string model = "--random rwkv7:L2,D128,V65536";
+  Result g = run("generate " + model + " --tokenizer " + vocab + " --prompt 'Hello' -n 8 --temperature 0");
+  ASSERT_EQ(g.code, 0) << g.out;
+  EXPECT_EQ(g.out.rfind("Hello", 0), 0u) << g.out;
+  EXPECT_NE(g.out.find("tokens/s"), std::string::npos) << g.out;
+  // Greedy output is reproducible (the timing line aside).
+  const auto text = [](const std::string& s) { return s.substr(0, s.find("\n[prefill")); };
+  EXPECT_EQ(text(run("generate " + model + " --tokenizer " + vocab + " --prompt 'Hello' -n 8 --temperature 0").out), text(g.out));
+  const std::string state = test::temp_path("chat_state.safetensors");
+  Result c = run("chat " + model + " --tokenizer " + vocab + " -n 5", "hi there\n/save " + state + "\n/reset\n/load " + state + "\n");
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("Assistant:"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("[state saved to"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("[state loaded from"), std::string::npos) << c.out;
+  Result t = run("tokenize --tokenizer " + vocab + " --text 'User: hi'");
+  EXPECT_EQ(t.out, "[24281,59,4571]\n");
+}
+
+}  // namespace
+}  // namespace gander

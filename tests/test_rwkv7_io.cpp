@@ -1,0 +1,222 @@
+// RWKV-7 loading rules, state files and bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "models/rwkv7/model.h"
+#include "testdata.h"
+
+namespace gander::rwkv7 {
+namespace {
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+io::NamedTensors all_tensors(const io::Checkpoint& ck) {
+  io::NamedTensors out;
+  for (const auto& n : ck.names()) out.emplace_back(n, ck.get(n));
+  return out;
+}
+
+Tensor run(Model& m, const std::vector<int32_t>& ids) {
+  State s = State::zeros(m.config());
+  Tensor logits;
+  m.forward(ids, s, logits, true);
+  return logits;
+}
+
+double max_diff(const Tensor& a, const Tensor& b) {
+  const auto x = a.to_f32_vector(), y = b.to_f32_vector();
+  double d = x.size() == y.size() ? 0 : INFINITY;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) d = std::max(d, std::fabs(double(x[i]) - y[i]));
+  return d;
+}
+
+const std::vector<int32_t> kIds = {1, 5, 77, 300, 2, 2, 9, 411, 0, 17};
+
+class Rwkv7Files : public testing::Test {
+ protected:
+  void SetUp() override {
+    GANDER_REQUIRE_TESTDATA("rwkv7/tiny/model_f32.safetensors");
+    ck_ = io::load_checkpoint(test::testdata("rwkv7/tiny/model_f32.safetensors"));
+  }
+  // Writes a modified copy of the tiny checkpoint and returns the load error (or "").
+  std::string load_error(const io::NamedTensors& ts) {
+    const std::string path = test::temp_path("modified.safetensors");
+    io::save_safetensors(path, ts);
+    return error_of([&] { load_weights(io::load_checkpoint(path)); });
+  }
+  io::Checkpoint ck_;
+};
+
+TEST_F(Rwkv7Files, FlaNamesGiveTheSameModel) {
+  // Rename and re-lay-out the official tensors as fla / HF checkpoints store them.
+  io::NamedTensors fla;
+  auto transpose = [](const Tensor& t) {
+    const auto v = t.to_f32_vector();
+    const int64_t r = t.dim(0), c = t.dim(1);
+    Tensor o = Tensor::empty(DType::F32, {c, r});
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t j = 0; j < c; ++j) o.data<float>()[j * r + i] = v[size_t(i * c + j)];
+    return o;
+  };
+  for (const auto& n : ck_.names()) {
+    const Tensor& t = ck_.get(n);
+    std::string m = n;
+    Tensor u = t;
+    if (n == "emb.weight") m = "model.embeddings.weight";
+    else if (n == "head.weight") m = "lm_head.weight";
+    else if (n.starts_with("ln_out.")) m = "model.norm." + n.substr(7);
+    else {
+      const size_t dot = n.find('.', 7);
+      const std::string l = n.substr(7, dot - 7), rest = n.substr(dot + 1), p = "model.layers." + l + ".";
+      if (rest.starts_with("ln0.")) m = p + "pre_norm." + rest.substr(4);
+      else if (rest.starts_with("ln1.")) m = p + "attn_norm." + rest.substr(4);
+      else if (rest.starts_with("ln2.")) m = p + "ffn_norm." + rest.substr(4);
+      else if (rest.starts_with("att.ln_x.")) m = p + "attn.g_norm." + rest.substr(9);
+      else if (rest.size() == 6 && rest[4] != 'x' && (rest[5] == '0' || rest[5] == '1' || rest[5] == '2')) {
+        const char which = rest[4], idx = rest[5];
+        if (l == "0" && which == 'v') continue;  // fla drops layer 0's unused value-residual LoRA
+        const std::string lora = p + "attn." + which + "_lora.lora.";
+        if (idx == '0') m = lora + "2.bias", u = t.reshape({t.numel()});
+        else if (idx == '1') m = lora + "0.weight", u = transpose(t);
+        else m = lora + "2.weight", u = transpose(t);
+      } else if (rest.starts_with("att.receptance")) m = p + "attn.r_proj.weight";
+      else if (rest.starts_with("att.key")) m = p + "attn.k_proj.weight";
+      else if (rest.starts_with("att.value")) m = p + "attn.v_proj.weight";
+      else if (rest.starts_with("att.output")) m = p + "attn.o_proj.weight";
+      else if (rest.starts_with("att.")) m = p + "attn." + rest.substr(4), u = t.reshape({t.numel()});
+      else m = p + rest;
+    }
+    fla.emplace_back(m, u.clone());
+  }
+  const std::string path = test::temp_path("fla.safetensors");
+  io::save_safetensors(path, fla);
+  Weights wf = load_weights(io::load_checkpoint(path));
+  EXPECT_EQ(wf.naming, "fla / Hugging Face");
+  Model official(load_weights(ck_)), from_fla(std::move(wf));
+  EXPECT_EQ(official.fingerprint(), from_fla.fingerprint());
+  EXPECT_EQ(max_diff(run(official, kIds), run(from_fla, kIds)), 0.0);
+}
+
+TEST_F(Rwkv7Files, SizesComeFromShapes) {
+  const Config c = load_weights(ck_).config;
+  EXPECT_EQ(c.n_layer, 2);
+  EXPECT_EQ(c.n_embd, 128);
+  EXPECT_EQ(c.vocab, 512);
+  EXPECT_EQ(c.dim_ffn, 512);
+  EXPECT_EQ(c.rank_w, 32);
+  EXPECT_EQ(c.rank_a, 48);
+  EXPECT_EQ(c.rank_v, 16);
+  EXPECT_EQ(c.rank_g, 64);
+  EXPECT_EQ(c.parameter_count(), 611584);
+}
+
+TEST_F(Rwkv7Files, LayerZeroValueLoraMayBeAbsent) {
+  io::NamedTensors ts;
+  for (auto& [n, t] : all_tensors(ck_))
+    if (n != "blocks.0.att.v0" && n != "blocks.0.att.v1" && n != "blocks.0.att.v2") ts.emplace_back(n, t);
+  EXPECT_EQ(load_error(ts), "");
+}
+
+TEST_F(Rwkv7Files, BadTensorsAreNamed) {
+  io::NamedTensors missing, wrong, extra = all_tensors(ck_);
+  for (auto& [n, t] : all_tensors(ck_)) {
+    if (n != "blocks.1.att.key.weight") missing.emplace_back(n, t);
+    wrong.emplace_back(n, n == "blocks.1.att.a2" ? Tensor::zeros(DType::F32, {47, 128}) : t);
+  }
+  extra.emplace_back("blocks.1.att.surprise", Tensor::zeros(DType::F32, {3}));
+  std::string e = load_error(missing);
+  EXPECT_NE(e.find("missing tensor 'blocks.1.att.key.weight'"), std::string::npos) << e;
+  e = load_error(wrong);
+  EXPECT_NE(e.find("blocks.1.att.a2"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected shape [48, 128], got [47, 128]"), std::string::npos) << e;
+  e = load_error(extra);
+  EXPECT_NE(e.find("unknown tensor 'blocks.1.att.surprise'"), std::string::npos) << e;
+}
+
+TEST_F(Rwkv7Files, StateFilesRoundTripAndBelongToOneModel) {
+  Model m(load_weights(ck_));
+  State s = State::zeros(m.config());
+  Tensor logits;
+  m.forward(kIds, s, logits);
+  const std::string path = test::temp_path("state.safetensors");
+  save_state(path, s, m.config(), m.fingerprint());
+  State back = load_state(path, m.config(), m.fingerprint());
+  for (int64_t l = 0; l < m.config().n_layer; ++l) {
+    EXPECT_EQ(max_diff(back.wkv[size_t(l)], s.wkv[size_t(l)]), 0.0);
+    EXPECT_EQ(max_diff(back.att_shift[size_t(l)], s.att_shift[size_t(l)]), 0.0);
+  }
+  // Same shape, different weights: refused by fingerprint.
+  EXPECT_NE(error_of([&] { load_state(path, m.config(), m.fingerprint() + 1); }).find("another model"), std::string::npos);
+  // Different shape: refused by shape.
+  Config other = m.config();
+  other.n_layer = 3;
+  EXPECT_NE(error_of([&] { load_state(path, other, m.fingerprint()); }).find("shape"), std::string::npos);
+  // Not a state file at all.
+  EXPECT_NE(error_of([&] { load_state(test::testdata("rwkv7/tiny/model_f32.safetensors"), m.config(), m.fingerprint()); })
+                .find("not a gander RWKV-7 state file"),
+            std::string::npos);
+}
+
+TEST_F(Rwkv7Files, ForkedStatesEvolveIndependently) {
+  Model m(load_weights(ck_));
+  State a = State::zeros(m.config());
+  Tensor la, lb;
+  m.forward(kIds, a, la);
+  State b = a.clone();
+  const std::vector<int32_t> next = {3, 4};
+  m.forward(next, a, la);
+  m.forward(next, b, lb);
+  EXPECT_EQ(max_diff(la, lb), 0.0);
+  m.forward(next, a, la);  // a moves on; b must not
+  EXPECT_GT(max_diff(a.wkv[0], b.wkv[0]), 0.0);
+}
+
+TEST_F(Rwkv7Files, AnySplitPointContinuesExactly) {
+  Model m(load_weights(ck_));
+  const Tensor whole = run(m, kIds);
+  for (size_t split = 1; split < kIds.size(); ++split) {
+    State s = State::zeros(m.config());
+    Tensor a, b;
+    m.forward(std::span(kIds).subspan(0, split), s, a, true);
+    m.forward(std::span(kIds).subspan(split), s, b, true);
+    EXPECT_LE(max_diff(a, whole.rows(0, int64_t(split))), 1e-5) << split;
+    EXPECT_LE(max_diff(b, whole.rows(int64_t(split), int64_t(kIds.size() - split))), 1e-5) << split;
+  }
+}
+
+TEST_F(Rwkv7Files, IdsOutOfRangeAndEmptyInputAreErrors) {
+  Model m(load_weights(ck_));
+  State s = State::zeros(m.config());
+  Tensor logits;
+  const std::vector<int32_t> bad = {1, 512};
+  EXPECT_NE(error_of([&] { m.forward(bad, s, logits); }).find("token id 512 is out of range"), std::string::npos);
+  EXPECT_NE(error_of([&] { m.forward({}, s, logits); }).find("no tokens"), std::string::npos);
+}
+
+TEST(Rwkv7Random, ReleasedShapesBuild) {
+  const Config c = Config::parse_shape("L2,D768,V1000");
+  EXPECT_EQ(c.rank_w, 64);
+  EXPECT_EQ(c.rank_v, 32);
+  EXPECT_EQ(c.rank_g, 128);
+  EXPECT_EQ(Config::parse_shape("L24,D1024,V65536").rank_g, 128);  // the 0.4B exception
+  EXPECT_EQ(Config::parse_shape("L24,D2048,V65536").rank_g, 256);
+  EXPECT_EQ(Config::parse_shape("L24,D1024,V65536").parameter_count(), 450834432);
+  EXPECT_EQ(Config::parse_shape("L24,D2048,V65536").parameter_count(), 1527668736);
+  EXPECT_THROW(Config::parse_shape("L2,D100,V10"), Error);
+  Model m(random_weights(c, DType::BF16, 1));
+  const Tensor logits = run(m, {1, 2, 3});
+  for (float v : logits.to_f32_vector()) ASSERT_TRUE(std::isfinite(v));
+}
+
+}  // namespace
+}  // namespace gander::rwkv7
