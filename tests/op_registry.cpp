@@ -81,6 +81,37 @@ OpCase gemv_portable_case() {
   return c;
 }
 
+OpCase linear_group_case() {
+  OpCase c;
+  c.name = "linear_group";
+  // rows, jobs, K: several products of different widths and dtypes run as one job
+  c.grid = {{1, 1, 8}, {1, 5, 200}, {2, 7, 768}, {4, 3, 1030}, {9, 4, 64}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t R = s[0], J = s[1], K = s[2];
+    std::vector<Tensor> xs, Ws, bs, refs, outs;
+    const DType types[3] = {DType::BF16, DType::F32, DType::F16};
+    for (int64_t j = 0; j < J; ++j) {
+      const int64_t N = 1 + (j * 977 + 13 * K) % 1500;
+      xs.push_back(random_tensor(rng, {R, K}));
+      Ws.push_back(random_tensor(rng, {N, K}, 0.05f, types[j % 3]));
+      bs.push_back(random_tensor(rng, {N}));
+      refs.push_back(Tensor::empty(DType::F32, {R, N}));
+      outs.push_back(Tensor::empty(DType::F32, {R, N}));
+    }
+    std::vector<ops::LinearJob> jobs;
+    for (int64_t j = 0; j < J; ++j) {
+      ops::ref::linear(xs[size_t(j)], Ws[size_t(j)], j % 2 ? &bs[size_t(j)] : nullptr, refs[size_t(j)]);
+      jobs.push_back({xs[size_t(j)], Ws[size_t(j)], j % 2 ? &bs[size_t(j)] : nullptr, outs[size_t(j)]});
+    }
+    ops::linear_group(jobs);
+    OpComparison cmp;
+    cmp.tolerance = kF32Tol;
+    for (int64_t j = 0; j < J; ++j) compare(outs[size_t(j)], refs[size_t(j)], cmp);
+    return cmp;
+  };
+  return c;
+}
+
 OpCase activation_case(ops::Act act) {
   OpCase c;
   c.name = concat("activation_", ops::act_name(act));
@@ -338,6 +369,7 @@ const std::vector<OpCase>& op_registry() {
     for (DType wt : {DType::F32, DType::BF16, DType::F16}) v.push_back(linear_case(wt, ops::Precision::F32));
     v.push_back(linear_case(DType::BF16, ops::Precision::BF16));
     v.push_back(gemv_portable_case());
+    v.push_back(linear_group_case());
     for (ops::Act a : {ops::Act::Tanh, ops::Act::Sigmoid, ops::Act::Exp, ops::Act::Softplus, ops::Act::ReluSquared,
                        ops::Act::Silu})
       v.push_back(activation_case(a));

@@ -32,11 +32,13 @@ void register_bench(CLI::App& app) {
   auto reps = std::make_shared<int>(3);
   auto json_path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
+  auto as_row = std::make_shared<bool>(false);
   margs->add_to(cmd);
   cmd->add_option("--prompt-tokens", *prompt_tokens, "Prompt length for prefill")->capture_default_str();
   cmd->add_option("--gen-tokens", *gen_tokens, "Tokens decoded one at a time")->capture_default_str();
   cmd->add_option("--reps", *reps, "Repetitions (the median is reported)")->capture_default_str();
   cmd->add_flag("--json", *as_json, "Print the result as JSON");
+  cmd->add_flag("--markdown-row", *as_row, "Print one Markdown table row (bench/rwkv7.sh builds RESULTS tables)");
   cmd->add_option("--json-out", *json_path, "Also write the JSON to this file");
   cmd->callback([=] {
     const double t_load = now_seconds();
@@ -104,6 +106,10 @@ void register_bench(CLI::App& app) {
                         {"state_mib", double(2 * c.n_layer * c.n_embd * 4 + state_bytes) / 1048576.0}};
     if (*as_json) {
       std::printf("%s\n", j.dump(2).c_str());
+    } else if (*as_row) {
+      std::printf("| %s | %s | %.0f | %.0f%% | %.1f | %.1f | %.0f%% | %.1f | %.0f / %.0f |\n", c.describe().c_str(),
+                  dtype_name(model->weights().matrix_dtype), pre_tps, 100 * pre_gflops / mm_peak, dec_tps, ceiling,
+                  100 * dec_tps / ceiling, bw_med, rss_mib, double(model->weights().bytes()) / 1048576.0);
     } else {
       std::printf("%s (%s, %s weights, %d threads)\n", c.describe().c_str(), model->weights().source.c_str(),
                   dtype_name(model->weights().matrix_dtype), num_threads());

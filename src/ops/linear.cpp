@@ -145,4 +145,55 @@ void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, P
   impl() == Impl::Reference ? ref::linear(x, W, bias, out) : fast::linear(x, W, bias, out, p);
 }
 
+void linear_group(std::span<const LinearJob> jobs, Precision p) {
+  if (jobs.empty()) return;
+  const int64_t R = rows_of(jobs[0].x);
+  bool same_rows = true;
+  for (const LinearJob& j : jobs) {
+    check_linear(j.x, j.W, j.bias, j.out);
+    same_rows = same_rows && rows_of(j.x) == R;
+  }
+  if (impl() == Impl::Reference || R > kGemvMaxRows || R == 0 || !same_rows) {
+    for (const LinearJob& j : jobs) linear(j.x, j.W, j.bias, j.out, p);
+    return;
+  }
+  // Work units: blocks of 16 output rows of every job, in order; thread t takes the units whose
+  // cumulative weight bytes fall in its share, so each thread streams one contiguous piece per job.
+  constexpr int64_t kBlock = 16;
+  struct Unit {
+    size_t job;
+    int64_t n0, n1;
+    int64_t end_bytes;  // cumulative bytes up to the end of this unit
+  };
+  std::vector<Unit> units;
+  int64_t total = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const int64_t N = jobs[i].W.dim(0), row_bytes = jobs[i].W.dim(1) * int64_t(dtype_size(jobs[i].W.dtype()));
+    for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+      const int64_t n1 = std::min(N, n0 + kBlock);
+      total += (n1 - n0) * row_bytes;
+      units.push_back({i, n0, n1, total});
+    }
+  }
+  const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
+#pragma omp parallel if (total >= 2 * (int64_t(512) << 10))
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t lo = total * t / nt, hi = total * (t + 1) / nt;
+    size_t u = size_t(std::lower_bound(units.begin(), units.end(), lo + 1,
+                                       [](const Unit& a, int64_t v) { return a.end_bytes < v; }) -
+                      units.begin());
+    while (u < units.size() && units[u].end_bytes <= hi) {
+      // Merge consecutive units of the same job into one call.
+      size_t v = u;
+      while (v + 1 < units.size() && units[v + 1].job == units[u].job && units[v + 1].end_bytes <= hi) ++v;
+      const LinearJob& j = jobs[units[u].job];
+      fn(j.x.data<float>(), R, j.W.raw(), j.W.dtype(), j.W.dim(1), units[u].n0, units[v].n1, j.out.data<float>(),
+         j.W.dim(0));
+      u = v + 1;
+    }
+  }
+  for (const LinearJob& j : jobs) add_bias(j.bias, R, j.W.dim(0), j.out.data<float>());
+}
+
 }  // namespace gander::ops

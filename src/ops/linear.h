@@ -3,6 +3,8 @@
 // decoding (few rows: a hand-written kernel that streams W once, bound by memory bandwidth) and the
 // matrix products of prefill and training (many rows: oneDNN, bound by arithmetic).
 #pragma once
+#include <span>
+
 #include "core/tensor.h"
 
 namespace gander::ops {
@@ -17,6 +19,17 @@ const char* precision_name(Precision p);
 inline constexpr int64_t kGemvMaxRows = 4;
 
 void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p = Precision::F32);
+
+// Several independent products with the same row count, run as one job: when decoding, one
+// parallel region streams all of their weights (split evenly by bytes across threads) instead of
+// waking the threads once per small matrix.
+struct LinearJob {
+  const Tensor& x;
+  const Tensor& W;
+  const Tensor* bias;
+  Tensor& out;
+};
+void linear_group(std::span<const LinearJob> jobs, Precision p = Precision::F32);
 
 namespace ref {
 void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out);

@@ -14,7 +14,7 @@ namespace gander::rwkv7 {
 struct Model::Scratch {
   int64_t capacity = 0;
   Tensor h, x, xx, xr, xw, xk, xv, xa, xg, r, w, k, v, a, g, kk, b, y, v_first, out, hid;
-  Tensor lora;  // [T, max rank]
+  Tensor lora_w, lora_a, lora_g, lora_v;  // LoRA hidden activations [T, rank]
   Tensor last;  // [1, C] for last-token logits
 
   void ensure(const Config& c, int64_t T) {
@@ -24,7 +24,10 @@ struct Model::Scratch {
     for (Tensor* t : {&h, &x, &xx, &xr, &xw, &xk, &xv, &xa, &xg, &r, &w, &k, &v, &a, &g, &kk, &b, &y, &v_first, &out})
       *t = Tensor::empty(DType::F32, {T, C});
     hid = Tensor::empty(DType::F32, {T, c.dim_ffn});
-    lora = Tensor::empty(DType::F32, {T, std::max({c.rank_w, c.rank_a, c.rank_v, c.rank_g, int64_t(1)})});
+    lora_w = Tensor::empty(DType::F32, {T, c.rank_w});
+    lora_a = Tensor::empty(DType::F32, {T, c.rank_a});
+    lora_g = Tensor::empty(DType::F32, {T, c.rank_g});
+    lora_v = Tensor::empty(DType::F32, {T, std::max<int64_t>(c.rank_v, 1)});
     last = Tensor::empty(DType::F32, {1, C});
   }
 };
@@ -65,33 +68,29 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
   ops::lerp(x, xx, L.x_g, xg);
 
   Tensor r = view(s.r, T, C), w = view(s.w, T, C), k = view(s.k, T, C), v = view(s.v, T, C);
-  Tensor a = view(s.a, T, C), g = view(s.g, T, C);
-  ops::linear(xr, L.receptance, nullptr, r, p);
-  ops::linear(xk, L.key, nullptr, k, p);
-  ops::linear(xv, L.value, nullptr, v, p);
-  // Decay, in-context learning rate and gate through their LoRAs (small f32 products).
-  Tensor lw = view(s.lora, T, c.rank_w);
-  ops::linear(xw, L.w1, nullptr, lw);
+  Tensor a = view(s.a, T, C), g = view(s.g, T, C), nu = view(s.y, T, C);
+  Tensor lw = view(s.lora_w, T, c.rank_w), la = view(s.lora_a, T, c.rank_a), lg = view(s.lora_g, T, c.rank_g);
+  Tensor lv = view(s.lora_v, T, std::max<int64_t>(c.rank_v, 1));
+  // The projections and the first LoRA matrices (decay, in-context rate, gate, value residual)
+  // all read this token's mixes: one group.
+  std::vector<ops::LinearJob> first = {{xr, L.receptance, nullptr, r}, {xk, L.key, nullptr, k},
+                                       {xv, L.value, nullptr, v},      {xw, L.w1, nullptr, lw},
+                                       {xa, L.a1, nullptr, la},        {xg, L.g1, nullptr, lg}};
+  if (l > 0) first.push_back({xv, L.v1, nullptr, lv});
+  ops::linear_group(first, p);
   ops::activation(ops::Act::Tanh, lw, lw);
-  ops::linear(lw, L.w2, &L.w0, w);
-  Tensor la = view(s.lora, T, c.rank_a);
-  ops::linear(xa, L.a1, nullptr, la);
-  ops::linear(la, L.a2, &L.a0, a);
-  ops::activation(ops::Act::Sigmoid, a, a);
-  Tensor lg = view(s.lora, T, c.rank_g);
-  ops::linear(xg, L.g1, nullptr, lg);
   ops::activation(ops::Act::Sigmoid, lg, lg);
-  ops::linear(lg, L.g2, nullptr, g);
+  std::vector<ops::LinearJob> second = {{lw, L.w2, &L.w0, w}, {la, L.a2, &L.a0, a}, {lg, L.g2, nullptr, g}};
+  if (l > 0) second.push_back({lv, L.v2, &L.v0, nu});
+  ops::linear_group(second, p);
+  ops::activation(ops::Act::Sigmoid, a, a);
 
   Tensor v_first = view(s.v_first, T, C);
   if (l == 0) {
     v_first.copy_from(v);
   } else {
-    Tensor lv = view(s.lora, T, c.rank_v), nu = view(s.y, T, C);
-    ops::linear(xv, L.v1, nullptr, lv);
-    ops::linear(lv, L.v2, &L.v0, nu);
+    // Value residual: v <- lerp(v, v_first, sigmoid(nu)), with a per-element mix.
     ops::activation(ops::Act::Sigmoid, nu, nu);
-    // Value residual: v <- lerp(v, v_first, nu), with a per-element mix.
     float* pv = v.data<float>();
     const float *pf = v_first.data<float>(), *pn = nu.data<float>();
     for (int64_t j = 0; j < T * C; ++j) pv[j] += (pf[j] - pv[j]) * pn[j];
