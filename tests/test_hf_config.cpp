@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "io/hf_config.h"
+#include "testdata.h"
+
+namespace gander::io {
+namespace {
+
+TEST(HfConfig, ReadsBothRopeStyles) {
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/config.json");
+  const JsonConfig c = JsonConfig::load(test::testdata("qwen2/qwen2-tiny/config.json"));
+  EXPECT_EQ(c.get_int("hidden_size"), 128);
+  EXPECT_EQ(c.get_int("num_key_value_heads"), 1);
+  // transformers 5 writes rope_parameters; released Qwen2.5 configs a top-level rope_theta.
+  const double theta = c.has("rope_theta") ? c.get_double("rope_theta") : c.child("rope_parameters")->get_double("rope_theta");
+  EXPECT_EQ(theta, 1000000.0);
+  const std::string path = test::temp_path("config.json");
+  std::ofstream(path) << R"({"hidden_size": 896, "rope_theta": 1000000.0, "tie_word_embeddings": true})";
+  const JsonConfig old = JsonConfig::load(path);
+  EXPECT_EQ(old.get_double("rope_theta"), 1000000.0);
+  EXPECT_TRUE(old.get_bool("tie_word_embeddings"));
+  EXPECT_EQ(old.get_int_or("num_key_value_heads", 14), 14);
+}
+
+TEST(HfConfig, ErrorsNameTheFileAndField) {
+  const std::string path = test::temp_path("bad_config.json");
+  std::ofstream(path) << R"({"hidden_size": "wide"})";
+  const JsonConfig c = JsonConfig::load(path);
+  try {
+    c.get_int("hidden_size");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": field 'hidden_size' must be an integer"), std::string::npos) << e.what();
+  }
+  try {
+    c.get_int("num_hidden_layers");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing field 'num_hidden_layers'"), std::string::npos) << e.what();
+  }
+  std::ofstream(path) << "{not json";
+  EXPECT_THROW(JsonConfig::load(path), Error);
+}
+
+}  // namespace
+}  // namespace gander::io
