@@ -220,3 +220,25 @@ TEST(Rwkv7Random, ReleasedShapesBuild) {
 
 }  // namespace
 }  // namespace gander::rwkv7
+
+namespace gander::rwkv7 {
+namespace {
+TEST(Rwkv7TimeState, LoadsKeyMajorTuningFilesIntoTheWkvLayout) {
+  const Config c = Config::parse_shape("L2,D128,V16");
+  io::NamedTensors ts;
+  for (int l = 0; l < 2; ++l) {
+    Tensor t = Tensor::empty(DType::F32, {2, 64, 64});
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = float(i + 10000 * l);
+    ts.emplace_back(concat("blocks.", l, ".att.time_state"), t);
+  }
+  const std::string path = test::temp_path("time_state.safetensors");
+  io::save_safetensors(path, ts);
+  const State s = load_time_state(path, c);
+  // file [h][key j][value i] -> state [h][value i][key j]
+  EXPECT_EQ(s.wkv[1].data<float>()[(1 * 64 + 3) * 64 + 5], float(10000 + (1 * 64 + 5) * 64 + 3));
+  EXPECT_EQ(s.att_shift[0].to_f32_vector(), std::vector<float>(128, 0.0f));
+  const State same = load_time_state(path, c, /*key_major=*/false);
+  EXPECT_EQ(same.wkv[1].data<float>()[(1 * 64 + 3) * 64 + 5], float(10000 + (1 * 64 + 3) * 64 + 5));
+}
+}  // namespace
+}  // namespace gander::rwkv7

@@ -64,8 +64,8 @@ void register_bench(CLI::App& app) {
       model->forward(one, st, logits);
     }
     const double rss_mib = peak_rss_mib();
+    bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));  // before and after the timed runs
     for (int r = 0; r < *reps; ++r) {
-      bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));
       rwkv7::State st = rwkv7::State::zeros(c);
       double t0 = now_seconds();
       if (!prompt.empty()) model->forward(prompt, st, logits);
@@ -79,12 +79,13 @@ void register_bench(CLI::App& app) {
       }
       decode_s.push_back(now_seconds() - t0);
     }
+    bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));
     // Bytes streamed per decoded token: every weight except the embedding table (one row is read),
     // plus the f32 WKV state read and written.
     const int64_t weight_bytes = model->weights().bytes() - int64_t(model->weights().emb.nbytes());
     const int64_t state_bytes = c.n_layer * c.n_head * 64 * 64 * 4;
     const double bytes_per_token = double(weight_bytes + 2 * state_bytes);
-    const double bw_med = median(bw), dec_tps = double(*gen_tokens) / median(decode_s);
+    const double bw_med = (bw[0] + bw[1]) / 2, dec_tps = double(*gen_tokens) / median(decode_s);
     const double ceiling = bw_med * 1e9 / bytes_per_token;
     const double pre_tps = prompt.empty() ? 0 : double(prompt.size()) / median(prefill_s);
     // Prefill FLOPs: every layer's products for every token; the head runs for the last token only.

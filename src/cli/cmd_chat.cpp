@@ -23,20 +23,25 @@ void register_chat(CLI::App& app) {
   auto n = std::make_shared<int64_t>(500);
   auto system = std::make_shared<std::string>();
   auto state_in = std::make_shared<std::string>();
+  auto time_state = std::make_shared<std::string>();
   margs->add_to(cmd);
   add_sampling_options(cmd, *sp);
   cmd->add_option("--tokenizer", *tokenizer, "Vocabulary file (rwkv_vocab_v20230424.txt)")->required();
   cmd->add_option("-n,--max-tokens", *n, "Longest reply in tokens")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--system", *system, "A system prompt placed before the conversation");
   cmd->add_option("--state-in", *state_in, "Start from a saved state");
+  cmd->add_option("--time-state", *time_state, "Start from a state-tuned initial state (blocks.N.att.time_state)");
   cmd->callback([=] {
     auto model = margs->load();
     const auto tok = load_tokenizer(*tokenizer);
     GANDER_CHECK(tok->vocab_size() <= model->config().vocab, *tokenizer, ": tokenizer has ", tok->vocab_size(),
                  " tokens but the model's vocabulary holds only ", model->config().vocab);
     const bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    rwkv7::State state = state_in->empty() ? rwkv7::State::zeros(model->config())
-                                           : rwkv7::load_state(*state_in, model->config(), model->fingerprint());
+    GANDER_CHECK(state_in->empty() || time_state->empty(), "give --state-in or --time-state, not both");
+    rwkv7::State state = !state_in->empty()   ? rwkv7::load_state(*state_in, model->config(), model->fingerprint())
+                         : !time_state->empty() ? rwkv7::load_time_state(*time_state, model->config())
+                                                : rwkv7::State::zeros(model->config());
+    const rwkv7::State initial = state.clone();  // /reset returns here (a tuned state, or zeros)
     Sampler sampler(*sp, model->config().vocab);
     Tensor logits;
     auto feed = [&](std::span<const int32_t> t, Tensor& out) { model->forward(t, state, out); };
@@ -51,7 +56,7 @@ void register_chat(CLI::App& app) {
       if (!std::getline(std::cin, line)) break;
       if (line == "/quit" || line == "/exit") break;
       if (line == "/reset") {
-        state.reset();
+        state = initial.clone();
         sampler.reset_penalties();
         std::printf("[state reset]\n");
         continue;

@@ -25,6 +25,7 @@ void register_generate(CLI::App& app) {
   auto prompt = std::make_shared<std::string>();
   auto n = std::make_shared<int64_t>(200);
   auto state_in = std::make_shared<std::string>();
+  auto time_state = std::make_shared<std::string>();
   auto state_out = std::make_shared<std::string>();
   auto stops = std::make_shared<std::vector<std::string>>();
   margs->add_to(cmd);
@@ -34,14 +35,17 @@ void register_generate(CLI::App& app) {
   cmd->add_option("-n,--max-tokens", *n, "Tokens to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--stop", *stops, "Stop when this text appears (repeatable)");
   cmd->add_option("--state-in", *state_in, "Start from a saved state");
+  cmd->add_option("--time-state", *time_state, "Start from a state-tuned initial state (blocks.N.att.time_state)");
   cmd->add_option("--state-out", *state_out, "Save the final state");
   cmd->callback([=] {
     auto model = margs->load();
     const auto tok = load_tokenizer(*tokenizer);
     check_tokenizer_fits(*tok, *model, *tokenizer);
     GANDER_CHECK(!prompt->empty(), "the prompt is empty");
-    rwkv7::State state = state_in->empty() ? rwkv7::State::zeros(model->config())
-                                           : rwkv7::load_state(*state_in, model->config(), model->fingerprint());
+    GANDER_CHECK(state_in->empty() || time_state->empty(), "give --state-in or --time-state, not both");
+    rwkv7::State state = !state_in->empty()   ? rwkv7::load_state(*state_in, model->config(), model->fingerprint())
+                         : !time_state->empty() ? rwkv7::load_time_state(*time_state, model->config())
+                                                : rwkv7::State::zeros(model->config());
     const std::vector<int32_t> ids = tok->encode(*prompt);
     Sampler sampler(*sp, model->config().vocab);
     GenerateOptions opt;

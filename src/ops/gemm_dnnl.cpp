@@ -4,6 +4,7 @@
 #include <dnnl.hpp>
 #include <vector>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "ops/linear.h"
 
@@ -19,8 +20,12 @@ void gemm_bf16(const float* x, const uint16_t* W, int64_t M, int64_t N, int64_t 
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   thread_local dnnl::stream stream(engine);
   std::vector<uint16_t> xb(static_cast<size_t>(M * K));
+  const bool fast_cvt = cpu_has_avx512_bf16();
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < M; ++r) convert_from_f32(DType::BF16, x + r * K, xb.data() + r * K, size_t(K));
+  for (int64_t r = 0; r < M; ++r) {
+    if (fast_cvt) f32_to_bf16_avx512(x + r * K, xb.data() + r * K, K);
+    else convert_from_f32(DType::BF16, x + r * K, xb.data() + r * K, size_t(K));
+  }
   memory::desc src_md({M, K}, memory::data_type::bf16, memory::format_tag::ab);
   memory::desc wei_md({K, N}, memory::data_type::bf16, memory::format_tag::ba);  // W is [N, K] row-major
   memory::desc dst_md({M, N}, memory::data_type::f32, memory::format_tag::ab);

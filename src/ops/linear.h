@@ -48,6 +48,9 @@ void gemv_avx512(const float* x, int64_t rows, const void* W, DType wt, int64_t 
                  float* y, int64_t N);
 // oneDNN-backed products. y[M, N] = x[M, K] . W[N, K]^T (row-major, ldc = N).
 void gemm_f32(const float* x, const float* W, int64_t M, int64_t N, int64_t K, float* y, int64_t ldc);
+// Rounds n floats to bf16 (nearest even) with the AVX512-BF16 instruction (inputs below the
+// smallest normal count as zero, as the bf16 units do anyway).
+void f32_to_bf16_avx512(const float* x, uint16_t* y, int64_t n);
 // Same with W in bf16 and x rounded to bf16 (AMX/AVX512-BF16 when the CPU has them).
 void gemm_bf16(const float* x, const uint16_t* W, int64_t M, int64_t N, int64_t K, float* y);
 }  // namespace detail

@@ -133,3 +133,16 @@ void gemv_avx512(const float* x, int64_t rows, const void* W, DType wt, int64_t 
 }
 
 }  // namespace gander::ops::detail
+
+namespace gander::ops::detail {
+void f32_to_bf16_avx512(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+    const __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+    _mm256_mask_storeu_epi16(y + i, m, v);
+  }
+}
+}  // namespace gander::ops::detail
