@@ -1,0 +1,48 @@
+#include "models/qwen2/config.h"
+
+#include "core/error.h"
+
+namespace gander::qwen2 {
+
+Config Config::from_json(const io::JsonConfig& j) {
+  const std::string type = j.get_string("model_type");
+  GANDER_CHECK(type == "qwen2", j.source(), ": field 'model_type' is '", type, "', expected 'qwen2'");
+  Config c;
+  c.n_layer = j.get_int("num_hidden_layers");
+  c.hidden = j.get_int("hidden_size");
+  c.intermediate = j.get_int("intermediate_size");
+  c.n_head = j.get_int("num_attention_heads");
+  c.n_kv_head = j.get_int_or("num_key_value_heads", c.n_head);
+  c.vocab = j.get_int("vocab_size");
+  c.rms_eps = float(j.get_double_or("rms_norm_eps", 1e-6));
+  c.tied_embeddings = j.get_bool_or("tie_word_embeddings", false);
+  c.max_positions = j.get_int_or("max_position_embeddings", 32768);
+  for (auto [v, name] : {std::pair{c.n_layer, "num_hidden_layers"}, {c.hidden, "hidden_size"},
+                         {c.intermediate, "intermediate_size"}, {c.n_head, "num_attention_heads"},
+                         {c.n_kv_head, "num_key_value_heads"}, {c.vocab, "vocab_size"}})
+    GANDER_CHECK(v > 0, j.source(), ": field '", name, "' must be positive, got ", v);
+  GANDER_CHECK(c.n_head % c.n_kv_head == 0, j.source(), ": num_attention_heads ", c.n_head,
+               " is not a multiple of num_key_value_heads ", c.n_kv_head);
+  c.head_dim = j.get_int_or("head_dim", c.hidden / c.n_head);
+  GANDER_CHECK(c.head_dim > 0 && c.head_dim % 2 == 0, j.source(), ": field 'head_dim' must be even and positive");
+  if (auto rp = j.child("rope_parameters")) {
+    const std::string rt = rp->has("rope_type") ? rp->get_string("rope_type") : "default";
+    GANDER_CHECK(rt == "default", j.source(), ": rope_parameters.rope_type '", rt, "' is not supported (only 'default')");
+    c.rope_theta = rp->get_double("rope_theta");
+  } else {
+    c.rope_theta = j.get_double_or("rope_theta", 10000.0);
+    if (auto rs = j.child("rope_scaling")) {
+      const std::string rt = rs->has("rope_type") ? rs->get_string("rope_type") : rs->get_string("type");
+      GANDER_CHECK(rt == "default", j.source(), ": rope_scaling type '", rt, "' is not supported (only 'default')");
+    }
+  }
+  GANDER_CHECK(c.rope_theta > 0, j.source(), ": rope_theta must be positive");
+  return c;
+}
+
+std::string Config::describe() const {
+  return concat("L", n_layer, " D", hidden, " heads ", n_head, "/", n_kv_head, "x", head_dim, " MLP", intermediate, " V",
+                vocab, tied_embeddings ? " tied" : "");
+}
+
+}  // namespace gander::qwen2

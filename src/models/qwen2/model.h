@@ -1,0 +1,52 @@
+// The Qwen2 forward pass (as Hugging Face transformers computes it): RMSNorm, q/k/v with biases,
+// rotate-half RoPE, causal attention with grouped KV heads over a KV cache, SwiGLU MLP, final
+// norm, lm_head. A chunk of any length continues from the cache, so prefill can be chunked and
+// decoding is a chunk of one token.
+#pragma once
+#include <span>
+#include <vector>
+
+#include "models/qwen2/weights.h"
+#include "ops/linear.h"
+
+namespace gander::qwen2 {
+
+// Keys and values of every position seen so far, per layer: [capacity, Hkv, hd] f32, grown on demand.
+struct KvCache {
+  std::vector<Tensor> k, v;
+  int64_t length = 0;
+  static KvCache empty(const Config& c);
+  void reserve(const Config& c, int64_t positions);
+  KvCache clone() const;
+  void reset() { length = 0; }
+  int64_t bytes() const;
+};
+
+struct ForwardOptions {
+  ops::Precision precision = ops::Precision::F32;
+  int64_t chunk = 512;
+};
+
+// Per-layer tensors for checking against reference implementations.
+struct Trace {
+  std::vector<Tensor> hidden;       // L+1 entries of [T, D]: embeddings, then after each layer (last: final norm applied, as HF)
+  std::vector<Tensor> attn_output;  // L entries of [T, D]: self-attention output after o_proj
+};
+
+class Model {
+ public:
+  explicit Model(Weights w, ForwardOptions opt = {});
+  const Config& config() const { return w_.config; }
+  const Weights& weights() const { return w_; }
+  ForwardOptions& options() { return opt_; }
+
+  void forward(std::span<const int32_t> ids, KvCache& cache, Tensor& logits, bool all_logits = false);
+  void forward_trace(std::span<const int32_t> ids, KvCache& cache, Tensor& logits, Trace& trace);
+
+ private:
+  void run_chunk(std::span<const int32_t> ids, KvCache& cache, Tensor* logits, bool all_logits, Trace* trace);
+  Weights w_;
+  ForwardOptions opt_;
+};
+
+}  // namespace gander::qwen2

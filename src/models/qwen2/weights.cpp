@@ -1,0 +1,81 @@
+#include "models/qwen2/weights.h"
+
+#include <filesystem>
+#include <set>
+
+namespace gander::qwen2 {
+
+int64_t Weights::bytes() const {
+  int64_t n = int64_t(embed.nbytes() + final_norm.nbytes()) + (config.tied_embeddings ? 0 : int64_t(lm_head.nbytes()));
+  for (const LayerWeights& L : layers)
+    for (const Tensor* t : {&L.input_norm, &L.post_attn_norm, &L.q, &L.k, &L.v, &L.o, &L.q_bias, &L.k_bias, &L.v_bias,
+                            &L.gate, &L.up, &L.down})
+      n += int64_t(t->nbytes());
+  return n;
+}
+
+Weights load_folder(const std::string& folder) {
+  const std::string cfg = (std::filesystem::path(folder) / "config.json").string();
+  GANDER_CHECK(std::filesystem::exists(cfg), folder, ": no config.json (a Qwen2 model is a Hugging Face folder)");
+  const Config c = Config::from_json(io::JsonConfig::load(cfg));
+  return load_weights(c, io::load_checkpoint(folder), cfg);
+}
+
+Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::string& config_source) {
+  std::set<std::string> used;
+  auto get = [&](const std::string& name, const Shape& shape) -> const Tensor& {
+    const Tensor& t = ck.get(name);
+    used.insert(name);
+    GANDER_CHECK(t.shape() == shape, ck.source(), ": tensor '", name, "': expected shape ", shape_str(shape), " from ",
+                 config_source, ", got ", shape_str(t.shape()));
+    GANDER_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16, ck.source(),
+                 ": tensor '", name, "': unsupported dtype ", dtype_name(t.dtype()));
+    return t;
+  };
+  auto vec = [&](const std::string& name, int64_t n) { return get(name, {n}).to(DType::F32); };
+  const int64_t D = c.hidden, Q = c.n_head * c.head_dim, KV = c.n_kv_head * c.head_dim, I = c.intermediate;
+  Weights w;
+  w.config = c;
+  w.source = ck.source();
+  {
+    const Tensor& e = ck.get("model.embed_tokens.weight");
+    GANDER_CHECK(e.ndim() == 2 && e.dim(1) == D && e.dim(0) == c.vocab, ck.source(), ": tensor 'model.embed_tokens.weight' has shape ",
+                 shape_str(e.shape()), " but ", config_source, " says vocab_size ", c.vocab, " and hidden_size ", D);
+  }
+  w.embed = get("model.embed_tokens.weight", {c.vocab, D});
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string p = concat("model.layers.", l, ".");
+    LayerWeights L;
+    L.input_norm = vec(p + "input_layernorm.weight", D);
+    L.post_attn_norm = vec(p + "post_attention_layernorm.weight", D);
+    L.q = get(p + "self_attn.q_proj.weight", {Q, D});
+    L.k = get(p + "self_attn.k_proj.weight", {KV, D});
+    L.v = get(p + "self_attn.v_proj.weight", {KV, D});
+    L.o = get(p + "self_attn.o_proj.weight", {D, Q});
+    L.q_bias = vec(p + "self_attn.q_proj.bias", Q);
+    L.k_bias = vec(p + "self_attn.k_proj.bias", KV);
+    L.v_bias = vec(p + "self_attn.v_proj.bias", KV);
+    L.gate = get(p + "mlp.gate_proj.weight", {I, D});
+    L.up = get(p + "mlp.up_proj.weight", {I, D});
+    L.down = get(p + "mlp.down_proj.weight", {D, I});
+    w.layers.push_back(std::move(L));
+  }
+  w.final_norm = vec("model.norm.weight", D);
+  if (c.tied_embeddings) {
+    w.lm_head = w.embed;
+    if (ck.contains("lm_head.weight")) get("lm_head.weight", {c.vocab, D});  // some exports store the copy
+  } else {
+    GANDER_CHECK(ck.contains("lm_head.weight"), ck.source(), ": missing tensor 'lm_head.weight' (", config_source,
+                 " says tie_word_embeddings is false)");
+    w.lm_head = get("lm_head.weight", {c.vocab, D});
+  }
+  for (const std::string& n : ck.names()) {
+    if (used.count(n) || n.ends_with(".rotary_emb.inv_freq")) continue;
+    if (n.starts_with(concat("model.layers.", c.n_layer, ".")))
+      fail(ck.source(), ": tensor '", n, "' belongs to a layer beyond num_hidden_layers = ", c.n_layer, " in ", config_source);
+    fail(ck.source(), ": unknown tensor '", n, "' (not part of a Qwen2 model)");
+  }
+  return w;
+}
+
+}  // namespace gander::qwen2

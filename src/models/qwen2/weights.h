@@ -1,0 +1,34 @@
+// Qwen2 weights: matrices stay in the checkpoint's storage (memory-mapped, Linear layout
+// [out, in]); norms and biases become f32. Every tensor is checked against the config.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/checkpoint.h"
+#include "models/qwen2/config.h"
+
+namespace gander::qwen2 {
+
+struct LayerWeights {
+  Tensor input_norm, post_attn_norm;  // [D] f32
+  Tensor q, k, v, o;                  // [H*hd, D], [Hkv*hd, D], [Hkv*hd, D], [D, H*hd]
+  Tensor q_bias, k_bias, v_bias;      // f32
+  Tensor gate, up, down;              // [I, D], [I, D], [D, I]
+};
+
+struct Weights {
+  Config config;
+  Tensor embed;       // [V, D]
+  std::vector<LayerWeights> layers;
+  Tensor final_norm;  // [D] f32
+  Tensor lm_head;     // [V, D] (the embedding itself when tied)
+  std::string source;
+  int64_t bytes() const;
+};
+
+// `folder` holds config.json and model.safetensors or a sharded index.
+Weights load_folder(const std::string& folder);
+Weights load_weights(const Config& config, const io::Checkpoint& ck, const std::string& config_source);
+
+}  // namespace gander::qwen2

@@ -1,0 +1,181 @@
+// Qwen2 against Hugging Face transformers' float32 reference outputs (../shared/testdata/qwen2).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "models/qwen2/model.h"
+#include "testdata.h"
+
+namespace gander::qwen2 {
+namespace {
+
+std::string dir(const std::string& model) { return test::testdata("qwen2/" + model); }
+
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, double(std::fabs(x)));
+  return m;
+}
+
+// max |a - b| over entries [offset, offset + n) of the flattened reference.
+double max_diff(const Tensor& got, const std::vector<float>& ref, size_t offset) {
+  const auto g = got.to_f32_vector();
+  double d = 0;
+  for (size_t i = 0; i < g.size(); ++i) d = std::max(d, std::fabs(double(g[i]) - ref[offset + i]));
+  return d;
+}
+
+class Qwen2Golden : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(dir(GetParam()) + "/config.json"))
+      GTEST_SKIP() << "test data not found: " << dir(GetParam());
+    model_ = std::make_unique<Model>(load_folder(dir(GetParam())));
+    const Tensor ids = io::load_npy(dir(GetParam()) + "/reference/input_ids.npy");
+    for (int64_t b = 0; b < ids.dim(0); ++b) {
+      std::vector<int32_t> row;
+      for (int64_t t = 0; t < ids.dim(1); ++t) row.push_back(ids.data<int32_t>()[b * ids.dim(1) + t]);
+      batch_.push_back(row);
+    }
+  }
+  std::unique_ptr<Model> model_;
+  std::vector<std::vector<int32_t>> batch_;
+};
+
+TEST_P(Qwen2Golden, LogitsHiddenStatesAndAttentionOutputsMatch) {
+  const Config& c = model_->config();
+  const auto logits_ref = io::load_npy(dir(GetParam()) + "/reference/logits.npy").to_f32_vector();
+  const auto hidden_ref = io::load_npy(dir(GetParam()) + "/reference/hidden_states.npy").to_f32_vector();
+  const auto attn_ref = io::load_npy(dir(GetParam()) + "/reference/attn_outputs.npy").to_f32_vector();
+  const size_t B = batch_.size(), T = batch_[0].size(), D = size_t(c.hidden);
+  for (size_t b = 0; b < B; ++b) {
+    KvCache cache = KvCache::empty(c);
+    Tensor logits;
+    Trace trace;
+    model_->forward_trace(batch_[b], cache, logits, trace);
+    EXPECT_LE(max_diff(logits, logits_ref, b * T * size_t(c.vocab)), 1e-3) << "logits, sequence " << b;
+    ASSERT_EQ(trace.hidden.size(), size_t(c.n_layer + 1));
+    for (size_t i = 0; i < trace.hidden.size(); ++i) {
+      const size_t off = (i * B + b) * T * D;
+      const std::vector<float> slice(hidden_ref.begin() + long(i * B * T * D), hidden_ref.begin() + long((i + 1) * B * T * D));
+      EXPECT_LE(max_diff(trace.hidden[i], hidden_ref, off) / max_abs(slice), 1e-4) << "hidden " << i << ", sequence " << b;
+    }
+    for (size_t l = 0; l < trace.attn_output.size(); ++l) {
+      const size_t off = (l * B + b) * T * D;
+      const std::vector<float> slice(attn_ref.begin() + long(l * B * T * D), attn_ref.begin() + long((l + 1) * B * T * D));
+      EXPECT_LE(max_diff(trace.attn_output[l], attn_ref, off) / max_abs(slice), 1e-4) << "attention " << l << ", sequence " << b;
+    }
+  }
+}
+
+TEST_P(Qwen2Golden, ChunkedPrefillAndDecodingAgreeWithTheFullForward) {
+  const Config& c = model_->config();
+  const std::vector<int32_t>& ids = batch_[0];
+  KvCache full = KvCache::empty(c);
+  Tensor whole;
+  model_->forward(ids, full, whole, true);
+  for (int64_t chunk : {1, 7, 64}) {
+    model_->options().chunk = chunk;
+    KvCache cache = KvCache::empty(c);
+    Tensor part;
+    model_->forward(ids, cache, part, true);
+    EXPECT_LE(max_diff(part, whole.to_f32_vector(), 0), 1e-4) << "chunk " << chunk;
+  }
+  model_->options().chunk = 512;
+}
+
+TEST_P(Qwen2Golden, GreedyContinuationMatches) {
+  std::ifstream f(dir(GetParam()) + "/reference/info.json");
+  const auto info = nlohmann::json::parse(f);
+  const auto prompt = info["greedy_prompt_ids"].get<std::vector<int32_t>>();
+  const auto want = info["greedy_ids"].get<std::vector<int32_t>>();
+  KvCache cache = KvCache::empty(model_->config());
+  Tensor logits;
+  std::vector<int32_t> got = prompt;
+  model_->forward(prompt, cache, logits);
+  while (got.size() < want.size()) {
+    const float* p = logits.data<float>();
+    const int32_t next = int32_t(std::max_element(p, p + logits.dim(-1)) - p);
+    got.push_back(next);
+    const int32_t one[1] = {next};
+    model_->forward(one, cache, logits);
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_P(Qwen2Golden, ValidationPerplexityMatchesTheReference) {
+  std::ifstream f(dir(GetParam()) + "/reference/info.json");
+  const double want = nlohmann::json::parse(f)["valid_head_ppl"].get<double>();
+  const Tensor ids = io::load_npy(test::testdata("qwen2/tokenizer/valid_ids_head.npy"));
+  std::vector<int32_t> all(static_cast<size_t>(ids.numel()));
+  for (size_t i = 0; i < all.size(); ++i)
+    all[i] = ids.dtype() == DType::I64 ? int32_t(ids.data<int64_t>()[i]) : ids.data<int32_t>()[i];
+  // Consecutive windows of 512 inputs, each predicting its next 512 tokens (the last target is
+  // the next window's first token): 127 windows, info.json's valid_head_tokens = 65024.
+  const size_t kInputs = 512, kStride = 512;
+  double nll = 0;
+  int64_t n = 0;
+  for (size_t w0 = 0; w0 + kInputs + 1 <= all.size(); w0 += kStride) {
+    KvCache cache = KvCache::empty(model_->config());
+    Tensor logits;
+    model_->forward(std::span(all).subspan(w0, kInputs), cache, logits, true);
+    for (size_t t = 0; t < kInputs; ++t) {
+      const float* row = logits.data<float>() + t * size_t(logits.dim(1));
+      const float m = *std::max_element(row, row + logits.dim(1));
+      double z = 0;
+      for (int64_t v = 0; v < logits.dim(1); ++v) z += std::exp(double(row[v]) - m);
+      nll += std::log(z) + m - row[all[w0 + t + 1]];
+      ++n;
+    }
+  }
+  EXPECT_EQ(n, 65024);
+  EXPECT_NEAR(std::exp(nll / double(n)), want, want * 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Teachers, Qwen2Golden, testing::Values("qwen2-tiny", "qwen2-small"),
+                         [](const auto& info) { return info.param == "qwen2-tiny" ? std::string("tiny") : std::string("small"); });
+
+TEST(Qwen2Config, AcceptsBothRopeStylesAndRejectsContradictions) {
+  const std::string folder = test::temp_path("qwen_cfg");
+  std::filesystem::create_directories(folder);
+  auto write = [&](const std::string& json) { std::ofstream(folder + "/config.json") << json; };
+  write(R"({"model_type":"qwen2","num_hidden_layers":1,"hidden_size":8,"intermediate_size":16,"num_attention_heads":2,
+            "num_key_value_heads":1,"vocab_size":10,"rope_theta":1000000.0,"tie_word_embeddings":true})");
+  const Config c = Config::from_json(io::JsonConfig::load(folder + "/config.json"));
+  EXPECT_EQ(c.rope_theta, 1e6);
+  EXPECT_EQ(c.head_dim, 4);
+  write(R"({"model_type":"llama","num_hidden_layers":1})");
+  EXPECT_THROW(Config::from_json(io::JsonConfig::load(folder + "/config.json")), Error);
+  // Weights that contradict the config: one head too many in q_proj.
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/model.safetensors");
+  const io::Checkpoint ck = io::load_checkpoint(dir("qwen2-tiny"));
+  Config wrong = Config::from_json(io::JsonConfig::load(dir("qwen2-tiny") + "/config.json"));
+  wrong.n_head = 3;
+  try {
+    load_weights(wrong, ck, "config.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.layers.0.self_attn.q_proj.weight"), std::string::npos) << e.what();
+  }
+  // A shard listed in the index but missing.
+  const std::string sharded = test::temp_path("qwen_sharded");
+  std::filesystem::create_directories(sharded);
+  std::filesystem::copy_file(dir("qwen2-small") + "/config.json", sharded + "/config.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir("qwen2-small") + "/model.safetensors.index.json", sharded + "/model.safetensors.index.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  try {
+    load_folder(sharded);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model-00001-of-00002.safetensors"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gander::qwen2
