@@ -109,5 +109,26 @@ TEST(Cli, GenerateAndChatRun) {
   EXPECT_EQ(t.out, "[24281,59,4571]\n");
 }
 
+TEST(Cli, Qwen2FoldersWorkWithTheirOwnTokenizer) {
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/config.json");
+  const std::string q = td("qwen2/qwen2-tiny");
+  // The golden greedy continuation of "Once upon a time" (info.json's greedy_text starts so).
+  Result g = run("generate " + q + " --prompt 'Once upon a time' -n 10 --temperature 0 --presence-penalty 0 --frequency-penalty 0");
+  ASSERT_EQ(g.code, 0) << g.out;
+  EXPECT_EQ(g.out.rfind("Once upon a time, the first of the day, the first time", 0), 0u) << g.out;
+  Result t = run("tokenize --tokenizer " + q + " --text 'Hello world'");
+  EXPECT_EQ(t.code, 0) << t.out;
+  Result c = run("chat " + q + " -n 4 --temperature 0", "hi\n");
+  EXPECT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("Assistant:"), std::string::npos) << c.out;
+  const std::string ids = test::temp_path("q_ids.json");
+  std::ofstream(ids) << "[1, 2, 99999]";
+  expect_error(run("forward " + q + " --ids " + ids + " --logits-out /dev/null"), "token id 99999 is out of range");
+  // A tokenizer.json of another model type is refused with the field named.
+  const std::string bad = test::temp_path("wp_tokenizer.json");
+  std::ofstream(bad) << R"({"model": {"type": "Unigram"}})";
+  expect_error(run("generate " + q + " --tokenizer " + bad + " --prompt hi"), "model.type");
+}
+
 }  // namespace
 }  // namespace gander

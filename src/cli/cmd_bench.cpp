@@ -44,10 +44,10 @@ void register_bench(CLI::App& app) {
     const double t_load = now_seconds();
     auto model = margs->load();
     const double load_s = now_seconds() - t_load;
-    const rwkv7::Config& c = model->config();
+    const int64_t V = model->vocab();
     Rng rng(7);
     std::vector<int32_t> prompt(static_cast<size_t>(*prompt_tokens));
-    for (auto& id : prompt) id = int32_t(1 + rng.below(uint64_t(c.vocab - 1)));
+    for (auto& id : prompt) id = int32_t(1 + rng.below(uint64_t(V - 1)));
 
     auto median = [](std::vector<double> v) {
       std::sort(v.begin(), v.end());
@@ -58,44 +58,38 @@ void register_bench(CLI::App& app) {
     // Warm up (page in mapped weights, size scratch), then take the resident set before the
     // bandwidth probe allocates its own 1 GiB.
     {
-      rwkv7::State st = rwkv7::State::zeros(c);
-      if (!prompt.empty()) model->forward(prompt, st, logits);
+      model->reset();
+      if (!prompt.empty()) model->feed(prompt, logits);
       const int32_t one[1] = {1};
-      model->forward(one, st, logits);
+      model->feed(one, logits);
     }
     const double rss_mib = peak_rss_mib();
     bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));  // before and after the timed runs
     for (int r = 0; r < *reps; ++r) {
-      rwkv7::State st = rwkv7::State::zeros(c);
+      model->reset();
       double t0 = now_seconds();
-      if (!prompt.empty()) model->forward(prompt, st, logits);
+      if (!prompt.empty()) model->feed(prompt, logits);
       prefill_s.push_back(now_seconds() - t0);
       int32_t next = 1;
       t0 = now_seconds();
       for (int64_t i = 0; i < *gen_tokens; ++i) {
         const int32_t one[1] = {next};
-        model->forward(one, st, logits);
-        next = int32_t(1 + (i * 7919) % (c.vocab - 1));
+        model->feed(one, logits);
+        next = int32_t(1 + (i * 7919) % (V - 1));
       }
       decode_s.push_back(now_seconds() - t0);
     }
     bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));
-    // Bytes streamed per decoded token: every weight except the embedding table (one row is read),
-    // plus the f32 WKV state read and written.
-    const int64_t weight_bytes = model->weights().bytes() - int64_t(model->weights().emb.nbytes());
-    const int64_t state_bytes = c.n_layer * c.n_head * 64 * 64 * 4;
-    const double bytes_per_token = double(weight_bytes + 2 * state_bytes);
+    const double bytes_per_token = model->decode_bytes_per_token(*prompt_tokens + *gen_tokens / 2);
     const double bw_med = (bw[0] + bw[1]) / 2, dec_tps = double(*gen_tokens) / median(decode_s);
     const double ceiling = bw_med * 1e9 / bytes_per_token;
     const double pre_tps = prompt.empty() ? 0 : double(prompt.size()) / median(prefill_s);
-    // Prefill FLOPs: every layer's products for every token; the head runs for the last token only.
-    const double layer_flops = 2.0 * double(c.parameter_count() - 2 * c.vocab * c.n_embd);
-    const double flops_per_token = layer_flops + 2.0 * double(c.vocab * c.n_embd) / double(std::max<size_t>(1, prompt.size()));
-    const bool bf16 = model->options().precision == ops::Precision::BF16;
+    const bool bf16 = model->precision() == ops::Precision::BF16;
     const double mm_peak = ops::measure_matmul_peak(bf16);
-    const double pre_gflops = pre_tps * flops_per_token / 1e9;
-    nlohmann::json j = {{"model", model->weights().source}, {"shape", c.describe()},
-                        {"matrix_dtype", dtype_name(model->weights().matrix_dtype)},
+    const double pre_gflops =
+        prompt.empty() ? 0 : model->prefill_flops(int64_t(prompt.size())) / median(prefill_s) / 1e9;
+    nlohmann::json j = {{"model", model->source()}, {"architecture", model->architecture()}, {"shape", model->describe()},
+                        {"matrix_dtype", dtype_name(model->matrix_dtype())},
                         {"prefill_precision", bf16 ? "bf16" : "f32"}, {"threads", num_threads()},
                         {"load_seconds", load_s}, {"prompt_tokens", *prompt_tokens}, {"gen_tokens", *gen_tokens},
                         {"prefill_tokens_per_s", pre_tps}, {"prefill_gflops", pre_gflops},
@@ -103,23 +97,22 @@ void register_bench(CLI::App& app) {
                         {"decode_tokens_per_s", dec_tps}, {"bytes_per_token", bytes_per_token},
                         {"read_bandwidth_gbs", bw_med}, {"decode_ceiling_tokens_per_s", ceiling},
                         {"decode_fraction_of_ceiling", dec_tps / ceiling}, {"peak_rss_mib", rss_mib},
-                        {"weights_mib", double(model->weights().bytes()) / 1048576.0},
-                        {"state_mib", double(2 * c.n_layer * c.n_embd * 4 + state_bytes) / 1048576.0}};
+                        {"weights_mib", double(model->weight_bytes()) / 1048576.0}};
     if (*as_json) {
       std::printf("%s\n", j.dump(2).c_str());
     } else if (*as_row) {
-      std::printf("| %s | %s | %.0f | %.0f%% | %.1f | %.1f | %.0f%% | %.1f | %.0f / %.0f |\n", c.describe().c_str(),
-                  dtype_name(model->weights().matrix_dtype), pre_tps, 100 * pre_gflops / mm_peak, dec_tps, ceiling,
-                  100 * dec_tps / ceiling, bw_med, rss_mib, double(model->weights().bytes()) / 1048576.0);
+      std::printf("| %s %s | %s | %.0f | %.0f%% | %.1f | %.1f | %.0f%% | %.1f | %.0f / %.0f |\n",
+                  model->architecture().c_str(), model->describe().c_str(), dtype_name(model->matrix_dtype()), pre_tps,
+                  100 * pre_gflops / mm_peak, dec_tps, ceiling, 100 * dec_tps / ceiling, bw_med, rss_mib,
+                  double(model->weight_bytes()) / 1048576.0);
     } else {
-      std::printf("%s (%s, %s weights, %d threads)\n", c.describe().c_str(), model->weights().source.c_str(),
-                  dtype_name(model->weights().matrix_dtype), num_threads());
+      std::printf("%s %s (%s, %s weights, %d threads)\n", model->architecture().c_str(), model->describe().c_str(),
+                  model->source().c_str(), dtype_name(model->matrix_dtype()), num_threads());
       std::printf("prefill: %.1f tokens/s for %lld tokens (%s products: %.0f GFLOP/s, %.0f%% of the %.0f GFLOP/s matmul peak)\n",
                   pre_tps, (long long)*prompt_tokens, bf16 ? "bf16" : "f32", pre_gflops, 100 * pre_gflops / mm_peak, mm_peak);
       std::printf("decode:  %.1f tokens/s (%.0f MB per token; ceiling %.1f tokens/s at %.1f GB/s read bandwidth: %.0f%%)\n",
                   dec_tps, bytes_per_token / 1e6, ceiling, bw_med, 100 * dec_tps / ceiling);
-      std::printf("memory:  peak RSS %.0f MiB (weights %.0f MiB)\n", rss_mib,
-                  double(model->weights().bytes()) / 1048576.0);
+      std::printf("memory:  peak RSS %.0f MiB (weights %.0f MiB)\n", rss_mib, double(model->weight_bytes()) / 1048576.0);
     }
     if (!json_path->empty()) std::ofstream(*json_path) << j.dump(2) << "\n";
   });

@@ -1,5 +1,6 @@
-// gander chat: an interactive conversation in the official "User: ...\n\nAssistant:" format. The
-// conversation lives in the recurrent state, so earlier turns are never re-processed.
+// gander chat: an interactive conversation. RWKV-7 models use the official "User: ...\n\nAssistant:"
+// format and keep the conversation in the recurrent state; Qwen2 models use ChatML and keep it in
+// the KV cache. Either way earlier turns are never re-processed.
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,10 +9,9 @@
 #include "cli/commands.h"
 #include "cli/model_args.h"
 #include "cli/sampling_args.h"
+#include "cli/tokenizer_args.h"
 #include "generate/chat_format.h"
 #include "generate/generator.h"
-#include "models/rwkv7/state.h"
-#include "tokenize/tokenizer.h"
 
 namespace gander::cli {
 
@@ -23,40 +23,39 @@ void register_chat(CLI::App& app) {
   auto n = std::make_shared<int64_t>(500);
   auto system = std::make_shared<std::string>();
   auto state_in = std::make_shared<std::string>();
-  auto time_state = std::make_shared<std::string>();
   margs->add_to(cmd);
   add_sampling_options(cmd, *sp);
-  cmd->add_option("--tokenizer", *tokenizer, "Vocabulary file (rwkv_vocab_v20230424.txt)")->required();
+  cmd->add_option("--tokenizer", *tokenizer, "Tokenizer (default: the model folder's tokenizer.json)");
   cmd->add_option("-n,--max-tokens", *n, "Longest reply in tokens")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--system", *system, "A system prompt placed before the conversation");
   cmd->add_option("--state-in", *state_in, "Start from a saved state");
-  cmd->add_option("--time-state", *time_state, "Start from a state-tuned initial state (blocks.N.att.time_state)");
   cmd->callback([=] {
     auto model = margs->load();
-    const auto tok = load_tokenizer(*tokenizer);
-    GANDER_CHECK(tok->vocab_size() <= model->config().vocab, *tokenizer, ": tokenizer has ", tok->vocab_size(),
-                 " tokens but the model's vocabulary holds only ", model->config().vocab);
+    const auto tok = load_tokenizer_for(*tokenizer, *margs, *model);
+    const ChatFormat format = model->architecture() == "rwkv7" ? ChatFormat::rwkv() : ChatFormat::chatml();
+    SamplingParams params = *sp;
+    if (format.kind == ChatFormat::Kind::ChatML) params.banned.clear();  // token 0 is an ordinary token there
     const bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    GANDER_CHECK(state_in->empty() || time_state->empty(), "give --state-in or --time-state, not both");
-    rwkv7::State state = !state_in->empty()   ? rwkv7::load_state(*state_in, model->config(), model->fingerprint())
-                         : !time_state->empty() ? rwkv7::load_time_state(*time_state, model->config())
-                                                : rwkv7::State::zeros(model->config());
-    const rwkv7::State initial = state.clone();  // /reset returns here (a tuned state, or zeros)
-    Sampler sampler(*sp, model->config().vocab);
+    if (!state_in->empty()) model->load_state(*state_in);
+    Sampler sampler(params, model->vocab());
+    GenerateOptions opt;
+    opt.max_tokens = *n;
+    opt.stop_tokens = tok->end_of_text();
+    for (const std::string& s : format.stop_tokens)
+      if (int32_t id = tok->special_id(s); id >= 0) opt.stop_tokens.push_back(id);
+    opt.stop_strings = format.stop_strings;
     Tensor logits;
-    auto feed = [&](std::span<const int32_t> t, Tensor& out) { model->forward(t, state, out); };
-    if (!system->empty()) {
-      const std::vector<int32_t> ids = tok->encode(rwkv_system_block(*system));
-      feed(ids, logits);
-    }
-    if (tty) std::printf("gander chat: %s. Commands: /save FILE, /load FILE, /reset, /quit\n", model->config().describe().c_str());
+    auto feed = [&](std::span<const int32_t> t, Tensor& out) { model->feed(t, out); };
+    if (!system->empty()) feed(tok->encode(format.system(*system)), logits);
+    if (tty) std::printf("gander chat: %s %s. Commands: /save FILE, /load FILE, /reset, /quit\n",
+                         model->architecture().c_str(), model->describe().c_str());
     std::string line;
     while (true) {
       if (tty) std::printf("\nUser: "), std::fflush(stdout);
       if (!std::getline(std::cin, line)) break;
       if (line == "/quit" || line == "/exit") break;
       if (line == "/reset") {
-        state = initial.clone();
+        model->reset();
         sampler.reset_penalties();
         std::printf("[state reset]\n");
         continue;
@@ -65,10 +64,10 @@ void register_chat(CLI::App& app) {
         const std::string file = line.substr(6);
         try {
           if (line[1] == 's') {
-            rwkv7::save_state(file, state, model->config(), model->fingerprint());
+            model->save_state(file);
             std::printf("[state saved to %s]\n", file.c_str());
           } else {
-            state = rwkv7::load_state(file, model->config(), model->fingerprint());
+            model->load_state(file);
             std::printf("[state loaded from %s]\n", file.c_str());
           }
         } catch (const Error& e) {
@@ -78,20 +77,17 @@ void register_chat(CLI::App& app) {
       }
       const std::string msg = clean_chat_message(line);
       if (msg.empty()) continue;
-      const std::vector<int32_t> ids = tok->encode(rwkv_user_turn(msg));
       std::printf("Assistant:");
+      if (format.kind == ChatFormat::Kind::ChatML) std::printf(" ");
       std::fflush(stdout);
-      GenerateOptions opt;
-      opt.max_tokens = *n;
-      opt.stop_tokens = {0};
-      opt.stop_strings = {"\n\n"};
-      const GenerateStats st = generate(feed, *tok, ids, logits, sampler, opt, [](const std::string& s) {
-        std::fwrite(s.data(), 1, s.size(), stdout);
-        std::fflush(stdout);
-      });
+      const GenerateStats st = generate(feed, *tok, tok->encode(format.user_turn(msg)), logits, sampler, opt,
+                                        [](const std::string& s) {
+                                          std::fwrite(s.data(), 1, s.size(), stdout);
+                                          std::fflush(stdout);
+                                        });
       std::printf("\n");
-      // Keep the conversation well-formed when a reply ended without its blank line.
-      if (st.stop_reason != "stop string") feed(tok->encode("\n\n"), logits);
+      if (const std::string tail = format.after_reply(st.stop_reason == "stop string"); !tail.empty())
+        feed(tok->encode(tail), logits);
       std::fflush(stdout);
     }
   });

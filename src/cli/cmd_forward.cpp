@@ -6,7 +6,6 @@
 #include "cli/io_util.h"
 #include "cli/model_args.h"
 #include "io/npy.h"
-#include "models/rwkv7/state.h"
 
 namespace gander::cli {
 
@@ -28,12 +27,11 @@ void register_forward(CLI::App& app) {
     auto model = margs->load();
     const std::vector<int32_t> ids = read_id_array(read_all(*ids_path), *ids_path == "-" ? "standard input" : *ids_path);
     GANDER_CHECK(!ids.empty(), *ids_path, ": the id list is empty");
-    rwkv7::State state = state_in->empty() ? rwkv7::State::zeros(model->config())
-                                           : rwkv7::load_state(*state_in, model->config(), model->fingerprint());
+    if (!state_in->empty()) model->load_state(*state_in);
     Tensor logits;
-    model->forward(ids, state, logits, /*all_logits=*/true);
+    model->feed(ids, logits, /*all_logits=*/true);
     io::save_npy(*out, logits);
-    if (!state_out->empty()) rwkv7::save_state(*state_out, state, model->config(), model->fingerprint());
+    if (!state_out->empty()) model->save_state(*state_out);
     std::fprintf(stderr, "wrote logits %s to %s\n", shape_str(logits.shape()).c_str(), out->c_str());
   });
 }

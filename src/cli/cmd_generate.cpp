@@ -4,18 +4,10 @@
 #include "cli/commands.h"
 #include "cli/model_args.h"
 #include "cli/sampling_args.h"
+#include "cli/tokenizer_args.h"
 #include "generate/generator.h"
-#include "models/rwkv7/state.h"
-#include "tokenize/tokenizer.h"
 
 namespace gander::cli {
-
-namespace {
-void check_tokenizer_fits(const Tokenizer& tok, const rwkv7::Model& m, const std::string& path) {
-  GANDER_CHECK(tok.vocab_size() <= m.config().vocab, path, ": tokenizer has ", tok.vocab_size(),
-               " tokens but the model's vocabulary holds only ", m.config().vocab);
-}
-}  // namespace
 
 void register_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Continue a prompt, streaming the text");
@@ -25,35 +17,29 @@ void register_generate(CLI::App& app) {
   auto prompt = std::make_shared<std::string>();
   auto n = std::make_shared<int64_t>(200);
   auto state_in = std::make_shared<std::string>();
-  auto time_state = std::make_shared<std::string>();
   auto state_out = std::make_shared<std::string>();
   auto stops = std::make_shared<std::vector<std::string>>();
   margs->add_to(cmd);
   add_sampling_options(cmd, *sp);
-  cmd->add_option("--tokenizer", *tokenizer, "Vocabulary file (rwkv_vocab_v20230424.txt)")->required();
+  cmd->add_option("--tokenizer", *tokenizer, "Tokenizer (rwkv_vocab_v20230424.txt or tokenizer.json; default: the model folder's)");
   cmd->add_option("--prompt,-p", *prompt, "Prompt text")->required();
   cmd->add_option("-n,--max-tokens", *n, "Tokens to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--stop", *stops, "Stop when this text appears (repeatable)");
   cmd->add_option("--state-in", *state_in, "Start from a saved state");
-  cmd->add_option("--time-state", *time_state, "Start from a state-tuned initial state (blocks.N.att.time_state)");
   cmd->add_option("--state-out", *state_out, "Save the final state");
   cmd->callback([=] {
     auto model = margs->load();
-    const auto tok = load_tokenizer(*tokenizer);
-    check_tokenizer_fits(*tok, *model, *tokenizer);
+    const auto tok = load_tokenizer_for(*tokenizer, *margs, *model);
     GANDER_CHECK(!prompt->empty(), "the prompt is empty");
-    GANDER_CHECK(state_in->empty() || time_state->empty(), "give --state-in or --time-state, not both");
-    rwkv7::State state = !state_in->empty()   ? rwkv7::load_state(*state_in, model->config(), model->fingerprint())
-                         : !time_state->empty() ? rwkv7::load_time_state(*time_state, model->config())
-                                                : rwkv7::State::zeros(model->config());
+    if (!state_in->empty()) model->load_state(*state_in);
     const std::vector<int32_t> ids = tok->encode(*prompt);
-    Sampler sampler(*sp, model->config().vocab);
+    Sampler sampler(*sp, model->vocab());
     GenerateOptions opt;
     opt.max_tokens = *n;
-    opt.stop_tokens = {0};  // end of document
+    opt.stop_tokens = tok->end_of_text();
     opt.stop_strings = *stops;
     Tensor logits;
-    auto feed = [&](std::span<const int32_t> t, Tensor& out) { model->forward(t, state, out); };
+    auto feed = [&](std::span<const int32_t> t, Tensor& out) { model->feed(t, out); };
     std::fwrite(prompt->data(), 1, prompt->size(), stdout);
     const GenerateStats st = generate(feed, *tok, ids, logits, sampler, opt, [](const std::string& s) {
       std::fwrite(s.data(), 1, s.size(), stdout);
@@ -62,7 +48,7 @@ void register_generate(CLI::App& app) {
     std::fprintf(stderr, "\n[prefill %lld tokens, %.1f tokens/s | decode %lld tokens, %.1f tokens/s | stop: %s]\n",
                  (long long)st.prompt_tokens, st.prefill_tps(), (long long)st.generated_tokens, st.decode_tps(),
                  st.stop_reason.c_str());
-    if (!state_out->empty()) rwkv7::save_state(*state_out, state, model->config(), model->fingerprint());
+    if (!state_out->empty()) model->save_state(*state_out);
   });
 }
 

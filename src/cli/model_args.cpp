@@ -1,15 +1,21 @@
 #include "cli/model_args.h"
 
+#include <filesystem>
+
 #include "core/threads.h"
 #include "io/checkpoint.h"
+#include "models/qwen2/runner.h"
+#include "models/rwkv7/runner.h"
 #include "ops/impl.h"
 
 namespace gander::cli {
 
-void ModelArgs::add_to(CLI::App* cmd, bool positional) {
-  if (positional) cmd->add_option("model", path, "Model checkpoint (.pth, .safetensors) or folder");
-  cmd->add_option("--random", random, "Use a random-initialised model of this shape instead, e.g. rwkv7:L12,D768,V65536");
+void ModelArgs::add_to(CLI::App* cmd) {
+  cmd->add_option("model", path, "RWKV-7 checkpoint (.pth, .safetensors) or Qwen2 Hugging Face folder");
+  cmd->add_option("--random", random,
+                  "Use a random model of this shape instead: rwkv7:L12,D768,V65536 or qwen2:L24,D896,H14,KV2,I4864,V151936,T");
   cmd->add_option("--dtype", dtype, "Convert weight matrices on load: f32, bf16 or f16 (default: as stored)");
+  cmd->add_option("--time-state", time_state, "RWKV-7: start from a state-tuned initial state (blocks.N.att.time_state)");
   cmd->add_option("--threads,-t", threads, "Threads (default: all cores)");
   cmd->add_flag("--reference", reference, "Use the plain reference kernels (slow; for checking)");
   cmd->add_option("--precision", precision,
@@ -21,28 +27,58 @@ void ModelArgs::add_to(CLI::App* cmd, bool positional) {
   cmd->add_option("--model-seed", seed, "Seed of the random model");
 }
 
-std::unique_ptr<rwkv7::Model> ModelArgs::load() const {
+namespace {
+bool is_qwen2_folder(const std::string& path) {
+  namespace fs = std::filesystem;
+  return fs::is_directory(path) && fs::exists(fs::path(path) / "config.json");
+}
+}  // namespace
+
+std::string ModelArgs::default_tokenizer() const {
+  namespace fs = std::filesystem;
+  if (!path.empty() && fs::is_directory(path) && fs::exists(fs::path(path) / "tokenizer.json"))
+    return (fs::path(path) / "tokenizer.json").string();
+  return "";
+}
+
+std::unique_ptr<Runner> ModelArgs::load() const {
   set_num_threads(threads);
   ops::set_impl(reference ? ops::Impl::Reference : ops::Impl::Fast);
   GANDER_CHECK(path.empty() != random.empty(), "give either a model path or --random SHAPE (not both)");
-  rwkv7::ForwardOptions opt;
-  opt.chunk = chunk;
-  auto finish = [&](rwkv7::Weights w) {
-    const bool bf16 = precision == "bf16" || (precision == "auto" && w.matrix_dtype == DType::BF16);
-    opt.precision = bf16 ? ops::Precision::BF16 : ops::Precision::F32;
-    return std::make_unique<rwkv7::Model>(std::move(w), opt);
-  };
-  if (!random.empty()) {
-    GANDER_CHECK(random.starts_with("rwkv7:"), "--random: unknown architecture in '", random,
-                 "' (supported: rwkv7:L..,D..,V..)");
-    const rwkv7::Config c = rwkv7::Config::parse_shape(random.substr(6));
-    const DType dt = dtype.empty() ? DType::BF16 : dtype_from_name(dtype);
-    return finish(rwkv7::random_weights(c, dt, seed));
+  const DType* convert = nullptr;
+  DType dt{};
+  if (!dtype.empty()) dt = dtype_from_name(dtype), convert = &dt;
+  std::unique_ptr<Runner> r;
+  if (random.starts_with("qwen2:") || (random.empty() && is_qwen2_folder(path))) {
+    GANDER_CHECK(time_state.empty(), "--time-state applies to RWKV-7 models only");
+    qwen2::ForwardOptions opt;
+    opt.chunk = chunk;
+    qwen2::Weights w = random.empty() ? qwen2::load_folder(path)
+                                      : qwen2::random_weights(qwen2::Config::parse_shape(random.substr(6)),
+                                                              convert ? dt : DType::BF16, seed);
+    if (convert && random.empty()) {
+      for (auto& L : w.layers)
+        for (Tensor* t : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) *t = t->to(dt);
+      const bool tied = w.config.tied_embeddings;
+      w.embed = w.embed.to(dt);
+      w.lm_head = tied ? w.embed : w.lm_head.to(dt);
+    }
+    r = qwen2::make_runner(std::make_unique<qwen2::Model>(std::move(w), opt));
+  } else {
+    GANDER_CHECK(random.empty() || random.starts_with("rwkv7:"), "--random: unknown architecture in '", random,
+                 "' (rwkv7:... or qwen2:...)");
+    rwkv7::ForwardOptions opt;
+    opt.chunk = chunk;
+    rwkv7::Weights w = random.empty() ? rwkv7::load_weights(io::load_checkpoint(path), convert)
+                                      : rwkv7::random_weights(rwkv7::Config::parse_shape(random.substr(6)),
+                                                              convert ? dt : DType::BF16, seed);
+    const rwkv7::Config c = w.config;
+    rwkv7::State initial = time_state.empty() ? rwkv7::State::zeros(c) : rwkv7::load_time_state(time_state, c);
+    r = rwkv7::make_runner(std::make_unique<rwkv7::Model>(std::move(w), opt), std::move(initial));
   }
-  const io::Checkpoint ck = io::load_checkpoint(path);
-  if (dtype.empty()) return finish(rwkv7::load_weights(ck));
-  const DType dt = dtype_from_name(dtype);
-  return finish(rwkv7::load_weights(ck, &dt));
+  const bool bf16 = precision == "bf16" || (precision == "auto" && r->matrix_dtype() == DType::BF16);
+  r->set_precision(bf16 ? ops::Precision::BF16 : ops::Precision::F32);
+  return r;
 }
 
 }  // namespace gander::cli

@@ -1,28 +1,30 @@
-// The options shared by the commands that run a model: which model (a file, a folder, or a random
-// one of a given shape), storage dtype, threads, kernel choice and matrix precision.
+// The options shared by the commands that run a model: which model (an RWKV-7 checkpoint, a
+// Qwen2 Hugging Face folder, or a random model of a given shape), storage dtype, threads, kernel
+// choice and matrix precision.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 
-#include "models/rwkv7/model.h"
+#include "models/runner.h"
 
 namespace gander::cli {
 
 struct ModelArgs {
   std::string path;          // checkpoint file or folder
-  std::string random;        // e.g. "rwkv7:L12,D768,V65536"
+  std::string random;        // e.g. "rwkv7:L12,D768,V65536" or "qwen2:L24,D896,H14,KV2,I4864,V151936,T"
   std::string dtype;         // convert matrices on load: f32, bf16, f16 (default: keep the file's)
+  std::string time_state;    // RWKV-7: a state-tuned initial state
   int threads = 0;
   bool reference = false;    // plain reference kernels
   std::string precision = "auto";  // prefill products: auto (bf16 for bf16 weights), f32, bf16
   int64_t chunk = 512;
   uint64_t seed = 0;
 
-  // Adds the options; `positional` makes MODEL a positional argument.
-  void add_to(CLI::App* cmd, bool positional = true);
-  // Applies threads/kernel settings and loads (or builds) the model.
-  std::unique_ptr<rwkv7::Model> load() const;
+  void add_to(CLI::App* cmd);
+  std::unique_ptr<Runner> load() const;
+  // The tokenizer to use when --tokenizer is not given: the model folder's tokenizer.json.
+  std::string default_tokenizer() const;
 };
 
 }  // namespace gander::cli

@@ -19,4 +19,33 @@ std::string rwkv_user_turn(const std::string& msg) { return "User: " + msg + "\n
 
 std::string rwkv_system_block(const std::string& system) { return "System: " + clean_chat_message(system) + "\n\n"; }
 
+ChatFormat ChatFormat::rwkv() {
+  ChatFormat f;
+  f.kind = Kind::Rwkv;
+  f.stop_strings = {"\n\n"};
+  return f;
+}
+
+ChatFormat ChatFormat::chatml() {
+  ChatFormat f;
+  f.kind = Kind::ChatML;
+  f.stop_tokens = {"<|im_end|>", "<|endoftext|>"};
+  return f;
+}
+
+std::string ChatFormat::system(const std::string& text) const {
+  if (kind == Kind::Rwkv) return rwkv_system_block(text);
+  return "<|im_start|>system\n" + text + "<|im_end|>\n";
+}
+
+std::string ChatFormat::user_turn(const std::string& msg) const {
+  if (kind == Kind::Rwkv) return rwkv_user_turn(msg);
+  return "<|im_start|>user\n" + msg + "<|im_end|>\n<|im_start|>assistant\n";
+}
+
+std::string ChatFormat::after_reply(bool stopped_by_string) const {
+  if (kind == Kind::Rwkv) return stopped_by_string ? "" : "\n\n";
+  return "<|im_end|>\n";  // the stop token itself was not fed
+}
+
 }  // namespace gander

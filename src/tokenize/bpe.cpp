@@ -162,6 +162,11 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_file(const std::string& path) {
   return t;
 }
 
+std::vector<int32_t> BpeTokenizer::end_of_text() const {
+  const int32_t id = special_id("<|endoftext|>");
+  return id >= 0 ? std::vector<int32_t>{id} : std::vector<int32_t>{};
+}
+
 int32_t BpeTokenizer::special_id(const std::string& content) const {
   for (const Added& a : added_)
     if (a.content == content) return a.id;

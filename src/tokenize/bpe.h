@@ -21,8 +21,8 @@ class BpeTokenizer final : public Tokenizer {
   std::string decode(std::span<const int32_t> ids) const override;
   int64_t vocab_size() const override { return int64_t(id_to_token_.size()); }
   std::string name() const override { return "bpe"; }
-  // The id of an added/special token such as "<|im_end|>", or -1.
-  int32_t special_id(const std::string& content) const;
+  std::vector<int32_t> end_of_text() const override;
+  int32_t special_id(const std::string& content) const override;
 
  private:
   BpeTokenizer() = default;

@@ -18,6 +18,7 @@ class RwkvWorldTokenizer final : public Tokenizer {
   std::string decode(std::span<const int32_t> ids) const override;
   int64_t vocab_size() const override { return int64_t(tokens_.size()); }
   std::string name() const override { return "rwkv-world"; }
+  std::vector<int32_t> end_of_text() const override { return {0}; }
   const std::string& token_bytes(int32_t id) const;
 
  private:

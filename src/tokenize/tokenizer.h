@@ -18,6 +18,10 @@ class Tokenizer {
   // One more than the largest id (the smallest model vocabulary that can hold every token).
   virtual int64_t vocab_size() const = 0;
   virtual std::string name() const = 0;
+  // Ids that end a document (RWKV World: 0; BPE: <|endoftext|>), where generation stops.
+  virtual std::vector<int32_t> end_of_text() const = 0;
+  // The id of a special token such as "<|im_end|>", or -1 if the tokenizer has none.
+  virtual int32_t special_id(const std::string& content) const { return -1; }
 };
 
 // Picks the tokenizer implementation from the file (the RWKV World vocabulary for now).

@@ -1,5 +1,7 @@
 #include "models/qwen2/config.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace gander::qwen2 {
@@ -37,6 +39,41 @@ Config Config::from_json(const io::JsonConfig& j) {
     }
   }
   GANDER_CHECK(c.rope_theta > 0, j.source(), ": rope_theta must be positive");
+  return c;
+}
+
+Config Config::parse_shape(const std::string& spec) {
+  Config c;
+  c.rope_theta = 1e6;
+  c.max_positions = 32768;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t end = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, end - start);
+    start = end + 1;
+    if (item == "T") {
+      c.tied_embeddings = true;
+      continue;
+    }
+    const size_t digits = item.find_first_of("0123456789");
+    GANDER_CHECK(digits != std::string::npos && digits > 0, "model shape '", spec, "': bad item '", item, "'");
+    const std::string key = item.substr(0, digits);
+    const int64_t v = std::stoll(item.substr(digits));
+    GANDER_CHECK(v > 0, "model shape '", spec, "': '", item, "' must be positive");
+    if (key == "L") c.n_layer = v;
+    else if (key == "D") c.hidden = v;
+    else if (key == "H") c.n_head = v;
+    else if (key == "KV") c.n_kv_head = v;
+    else if (key == "I") c.intermediate = v;
+    else if (key == "V") c.vocab = v;
+    else if (key == "HD") c.head_dim = v;
+    else fail("model shape '", spec, "': unknown key '", key, "' (use L, D, H, KV, I, V, HD, T)");
+  }
+  GANDER_CHECK(c.n_layer && c.hidden && c.n_head && c.intermediate && c.vocab, "model shape '", spec,
+               "' needs L, D, H, I and V");
+  if (!c.n_kv_head) c.n_kv_head = c.n_head;
+  if (!c.head_dim) c.head_dim = c.hidden / c.n_head;
+  GANDER_CHECK(c.n_head % c.n_kv_head == 0 && c.head_dim % 2 == 0, "model shape '", spec, "': bad head layout");
   return c;
 }
 

@@ -19,6 +19,8 @@ struct Config {
   // that newer transformers write; rejects RoPE scaling types this engine does not implement.
   static Config from_json(const io::JsonConfig& j);
   std::string describe() const;
+  // "L24,D896,H14,KV2,I4864,V151936[,HD64][,T]" (T = tied embeddings) for random models.
+  static Config parse_shape(const std::string& spec);
 };
 
 }  // namespace gander::qwen2

@@ -1,5 +1,8 @@
 #include "models/qwen2/weights.h"
 
+#include "core/rng.h"
+
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -75,6 +78,45 @@ Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::strin
       fail(ck.source(), ": tensor '", n, "' belongs to a layer beyond num_hidden_layers = ", c.n_layer, " in ", config_source);
     fail(ck.source(), ": unknown tensor '", n, "' (not part of a Qwen2 model)");
   }
+  return w;
+}
+
+Weights random_weights(const Config& c, DType dt, uint64_t seed) {
+  Rng rng(seed);
+  auto normal = [&](Shape s, float std, DType t) {
+    Tensor out = Tensor::empty(t, std::move(s));
+    auto* p = static_cast<std::byte*>(out.mutable_raw());
+    const int64_t n = out.numel(), chunk = int64_t(1) << 16;
+    const uint64_t base = rng.next_u64();
+#pragma omp parallel for schedule(static)
+    for (int64_t c0 = 0; c0 < n; c0 += chunk) {
+      Rng local(base ^ uint64_t(c0));
+      thread_local std::vector<float> buf;
+      const int64_t m = std::min(n, c0 + chunk) - c0;
+      buf.resize(size_t(m));
+      for (int64_t i = 0; i < m; ++i) buf[size_t(i)] = float(local.normal()) * std;
+      convert_from_f32(t, buf.data(), p + size_t(c0) * dtype_size(t), size_t(m));
+    }
+    return out;
+  };
+  auto ones = [](int64_t n) { return Tensor::from_f32(std::vector<float>(size_t(n), 1.0f), {n}); };
+  const int64_t D = c.hidden, Q = c.n_head * c.head_dim, KV = c.n_kv_head * c.head_dim, I = c.intermediate;
+  Weights w;
+  w.config = c;
+  w.source = "random qwen2 " + c.describe();
+  w.embed = normal({c.vocab, D}, 0.02f, dt);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    LayerWeights L;
+    L.input_norm = ones(D), L.post_attn_norm = ones(D);
+    L.q = normal({Q, D}, 0.02f, dt), L.k = normal({KV, D}, 0.02f, dt), L.v = normal({KV, D}, 0.02f, dt);
+    L.o = normal({D, Q}, 0.02f, dt);
+    L.q_bias = normal({Q}, 0.02f, DType::F32), L.k_bias = normal({KV}, 0.02f, DType::F32);
+    L.v_bias = normal({KV}, 0.02f, DType::F32);
+    L.gate = normal({I, D}, 0.02f, dt), L.up = normal({I, D}, 0.02f, dt), L.down = normal({D, I}, 0.02f, dt);
+    w.layers.push_back(std::move(L));
+  }
+  w.final_norm = ones(D);
+  w.lm_head = c.tied_embeddings ? w.embed : normal({c.vocab, D}, 0.02f, dt);
   return w;
 }
 

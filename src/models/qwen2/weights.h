@@ -30,5 +30,7 @@ struct Weights {
 // `folder` holds config.json and model.safetensors or a sharded index.
 Weights load_folder(const std::string& folder);
 Weights load_weights(const Config& config, const io::Checkpoint& ck, const std::string& config_source);
+// Random weights of a given shape (std 0.02 matrices, unit norms), for benchmarks.
+Weights random_weights(const Config& config, DType matrix_dtype, uint64_t seed);
 
 }  // namespace gander::qwen2

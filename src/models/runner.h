@@ -1,0 +1,37 @@
+// A loaded model of any supported architecture together with its sequence state (RWKV-7's
+// recurrent state or Qwen2's KV cache): what the commands that generate, chat, score and
+// benchmark need, without knowing the architecture.
+#pragma once
+#include <memory>
+#include <span>
+#include <string>
+
+#include "core/tensor.h"
+#include "ops/linear.h"
+
+namespace gander {
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual std::string architecture() const = 0;  // "rwkv7", "qwen2"
+  virtual std::string describe() const = 0;      // shape summary
+  virtual std::string source() const = 0;        // file or folder
+  virtual int64_t vocab() const = 0;
+  virtual int64_t parameter_count() const = 0;
+  virtual int64_t weight_bytes() const = 0;
+  virtual DType matrix_dtype() const = 0;
+  // Runs ids from the current state (advancing it); logits [T, V] or, by default, [1, V].
+  virtual void feed(std::span<const int32_t> ids, Tensor& logits, bool all_logits = false) = 0;
+  virtual void reset() = 0;  // back to the initial state
+  virtual void save_state(const std::string& path) const = 0;
+  virtual void load_state(const std::string& path) = 0;
+  virtual void set_precision(ops::Precision p) = 0;
+  virtual ops::Precision precision() const = 0;
+  // Bytes read per decoded token at a context of `position` tokens (weights, state or KV cache).
+  virtual double decode_bytes_per_token(int64_t position) const = 0;
+  // Matrix FLOPs of a prompt of n tokens (all layers for every token, the head for the last).
+  virtual double prefill_flops(int64_t n) const = 0;
+};
+
+}  // namespace gander
