@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -12,8 +13,23 @@
 #include "cli/tokenizer_args.h"
 #include "generate/chat_format.h"
 #include "generate/generator.h"
+#include "io/hf_config.h"
 
 namespace gander::cli {
+
+namespace {
+// gander speaks ChatML to Qwen2 models; refuse a folder whose template says otherwise rather than
+// chat in a format the model was not trained on.
+void check_chatml_template(const std::string& folder) {
+  const auto cfg = std::filesystem::path(folder) / "tokenizer_config.json";
+  if (folder.empty() || !std::filesystem::exists(cfg)) return;
+  const io::JsonConfig j = io::JsonConfig::load(cfg.string());
+  if (!j.has("chat_template") || !j.json()["chat_template"].is_string()) return;
+  const std::string t = j.get_string("chat_template");
+  GANDER_CHECK(t.find("<|im_start|>") != std::string::npos && t.find("<|im_end|>") != std::string::npos, cfg.string(),
+               ": field 'chat_template' is not a ChatML template (<|im_start|>role ... <|im_end|>); not supported");
+}
+}  // namespace
 
 void register_chat(CLI::App& app) {
   auto* cmd = app.add_subcommand("chat", "Chat interactively (/save FILE, /load FILE, /reset, /quit)");
@@ -33,6 +49,7 @@ void register_chat(CLI::App& app) {
     auto model = margs->load();
     const auto tok = load_tokenizer_for(*tokenizer, *margs, *model);
     const ChatFormat format = model->architecture() == "rwkv7" ? ChatFormat::rwkv() : ChatFormat::chatml();
+    if (format.kind == ChatFormat::Kind::ChatML) check_chatml_template(margs->path);
     SamplingParams params = *sp;
     if (format.kind == ChatFormat::Kind::ChatML) params.banned.clear();  // token 0 is an ordinary token there
     const bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
