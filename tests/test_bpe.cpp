@@ -56,6 +56,15 @@ TEST(Bpe, SpecialTokensAndBadInput) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("model.type"), std::string::npos) << e.what();
   }
+  // A BPE model whose pre-tokenizer is not Qwen2's Split + ByteLevel sequence.
+  std::ofstream(path) << R"({"model": {"type": "BPE", "vocab": {}, "merges": []}, "normalizer": null,
+                             "pre_tokenizer": {"type": "Whitespace"}})";
+  try {
+    BpeTokenizer::from_file(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pre_tokenizer"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
