@@ -11,14 +11,7 @@
 namespace gander::rwkv7 {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 io::NamedTensors all_tensors(const io::Checkpoint& ck) {
   io::NamedTensors out;

@@ -5,7 +5,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include "core/error.h"
 
 namespace gander::test {
 
@@ -15,6 +18,16 @@ inline std::string testdata_dir() {
 }
 
 inline std::string testdata(const std::string& rel) { return testdata_dir() + "/" + rel; }
+
+// The message of the gander::Error that fn throws, or "" if it throws none.
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 inline std::string temp_path(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("gander_test_" + std::to_string(::getpid()));

@@ -1,10 +1,11 @@
 #include "models/qwen2/weights.h"
 
-#include "core/rng.h"
-
 #include <algorithm>
 #include <filesystem>
 #include <set>
+
+#include "core/random_fill.h"
+#include "core/rng.h"
 
 namespace gander::qwen2 {
 
@@ -83,22 +84,7 @@ Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::strin
 
 Weights random_weights(const Config& c, DType dt, uint64_t seed) {
   Rng rng(seed);
-  auto normal = [&](Shape s, float std, DType t) {
-    Tensor out = Tensor::empty(t, std::move(s));
-    auto* p = static_cast<std::byte*>(out.mutable_raw());
-    const int64_t n = out.numel(), chunk = int64_t(1) << 16;
-    const uint64_t base = rng.next_u64();
-#pragma omp parallel for schedule(static)
-    for (int64_t c0 = 0; c0 < n; c0 += chunk) {
-      Rng local(base ^ uint64_t(c0));
-      thread_local std::vector<float> buf;
-      const int64_t m = std::min(n, c0 + chunk) - c0;
-      buf.resize(size_t(m));
-      for (int64_t i = 0; i < m; ++i) buf[size_t(i)] = float(local.normal()) * std;
-      convert_from_f32(t, buf.data(), p + size_t(c0) * dtype_size(t), size_t(m));
-    }
-    return out;
-  };
+  auto normal = [&](Shape s, float std, DType dt) { return random_normal(std::move(s), std, dt, rng.next_u64()); };
   auto ones = [](int64_t n) { return Tensor::from_f32(std::vector<float>(size_t(n), 1.0f), {n}); };
   const int64_t D = c.hidden, Q = c.n_head * c.head_dim, KV = c.n_kv_head * c.head_dim, I = c.intermediate;
   Weights w;

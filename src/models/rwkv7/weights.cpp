@@ -5,6 +5,8 @@
 #include <cstring>
 #include <set>
 
+#include "core/random_fill.h"
+
 namespace gander::rwkv7 {
 
 namespace {
@@ -292,24 +294,7 @@ Weights random_weights(const Config& c, DType matrix_dtype, uint64_t seed) {
     for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = rng.uniform(lo, hi);
     return t;
   };
-  // Large tensors are filled in parallel, each 64K-element chunk from its own seeded generator,
-  // so the result is the same for any thread count.
-  auto normal = [&](Shape s, float std, DType dt) {
-    Tensor t = Tensor::empty(dt, std::move(s));
-    auto* p = static_cast<std::byte*>(t.mutable_raw());
-    const int64_t n = t.numel(), chunk = int64_t(1) << 16;
-    const uint64_t base = rng.next_u64();
-#pragma omp parallel for schedule(static)
-    for (int64_t c0 = 0; c0 < n; c0 += chunk) {
-      Rng local(base ^ uint64_t(c0));
-      thread_local std::vector<float> buf;
-      const int64_t m = std::min(n, c0 + chunk) - c0;
-      buf.resize(size_t(m));
-      for (int64_t i = 0; i < m; ++i) buf[size_t(i)] = float(local.normal()) * std;
-      convert_from_f32(dt, buf.data(), p + size_t(c0) * dtype_size(dt), size_t(m));
-    }
-    return t;
-  };
+  auto normal = [&](Shape s, float std, DType dt) { return random_normal(std::move(s), std, dt, rng.next_u64()); };
   const float s = 1.0f / std::sqrt(float(C));
   Weights w;
   w.config = c;
