@@ -37,7 +37,8 @@ struct Weights {
   std::string naming;             // "official (RWKV-LM)" or "fla / Hugging Face"
   DType matrix_dtype = DType::F32;
 
-  // Visits every tensor with its canonical (official) name, e.g. for a fingerprint or saving.
+  // Visits every tensor under its official name (LoRA matrices in their loaded [out, in] layout,
+  // vectors flattened), e.g. for the fingerprint and the byte count.
   void for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const;
   // A stable 64-bit identity of these weights (shapes plus sampled bytes), recorded in state files.
   uint64_t fingerprint() const;
