@@ -75,6 +75,16 @@ TEST(Sampler, PenaltiesFollowTheOfficialDecay) {
   EXPECT_EQ(penalty_weight("a"), 1.0f);
 }
 
+TEST(Sampler, NeverSamplesPastTheTokenizersVocabulary) {
+  SamplingParams p;
+  p.presence_penalty = p.frequency_penalty = 0;
+  p.top_p = 1;
+  Sampler s(p, 4);
+  s.restrict_to(2);
+  const std::vector<float> l = {0.0f, 0.0f, 9.0f, 9.0f};  // the padded rows are the likeliest
+  for (int i = 0; i < 200; ++i) EXPECT_LT(s.sample(l), 2);
+}
+
 TEST(Sampler, RejectsBadParameters) {
   SamplingParams p;
   p.top_p = 1.5f;

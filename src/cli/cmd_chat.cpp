@@ -55,6 +55,7 @@ void register_chat(CLI::App& app) {
     const bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     if (!state_in->empty()) model->load_state(*state_in);
     Sampler sampler(params, model->vocab());
+    sampler.restrict_to(tok->vocab_size());
     GenerateOptions opt;
     opt.max_tokens = *n;
     opt.stop_tokens = tok->end_of_text();

@@ -34,6 +34,7 @@ void register_generate(CLI::App& app) {
     if (!state_in->empty()) model->load_state(*state_in);
     const std::vector<int32_t> ids = tok->encode(*prompt);
     Sampler sampler(*sp, model->vocab());
+    sampler.restrict_to(tok->vocab_size());
     GenerateOptions opt;
     opt.max_tokens = *n;
     opt.stop_tokens = tok->end_of_text();

@@ -37,6 +37,11 @@ Sampler::Sampler(SamplingParams params, int64_t vocab)
   for (int32_t b : p_.banned) GANDER_CHECK(b >= 0 && b < vocab, "banned token ", b, " is outside the vocabulary");
 }
 
+void Sampler::restrict_to(int64_t n) {
+  GANDER_CHECK(n > 0, "sampler: cannot restrict sampling to ", n, " tokens");
+  limit_ = std::min<int64_t>(n, int64_t(occurrence_.size()));
+}
+
 void Sampler::reset_penalties() {
   std::fill(occurrence_.begin(), occurrence_.end(), 0.0f);
   std::fill(seen_.begin(), seen_.end(), 0);
@@ -54,6 +59,8 @@ int32_t Sampler::sample(std::span<const float> logits) {
   GANDER_CHECK(V == occurrence_.size(), "sampler: ", V, " logits for a vocabulary of ", occurrence_.size());
   probs_.assign(logits.begin(), logits.end());
   for (int32_t b : p_.banned) probs_[size_t(b)] = -INFINITY;
+  if (limit_ > 0)
+    for (size_t i = size_t(limit_); i < V; ++i) probs_[i] = -INFINITY;
   for (size_t i = 0; i < V; ++i)
     if (seen_[i]) probs_[i] -= p_.presence_penalty + occurrence_[i] * p_.frequency_penalty;
 
@@ -67,31 +74,52 @@ int32_t Sampler::sample(std::span<const float> logits) {
   for (float& p : probs_) p = float(p / sum);
   if (top_p <= 0) return int32_t(std::max_element(probs_.begin(), probs_.end()) - probs_.begin());
 
+  // Candidates in descending probability. A top-p or top-k cut only needs the head of the order:
+  // sort the 1024 most likely tokens and fall back to a full sort only if they hold less than
+  // top_p of the mass. (With neither cut every token stays a candidate, in index order.)
+  const bool cut = top_p < 1 || p_.top_k > 0;
   order_.resize(V);
   std::iota(order_.begin(), order_.end(), 0);
-  std::sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) { return probs_[size_t(a)] > probs_[size_t(b)]; });
-  if (top_p < 1) {
-    // The cutoff is the smallest sorted probability at which the cumulative sum reaches top_p.
-    double cum = 0;
-    float cutoff = probs_[size_t(order_[0])];
-    for (int32_t id : order_) {
-      cum += probs_[size_t(id)];
-      cutoff = probs_[size_t(id)];
-      if (cum >= top_p) break;
+  size_t kept = V;
+  if (cut) {
+    auto by_prob = [&](int32_t a, int32_t b) { return probs_[size_t(a)] > probs_[size_t(b)]; };
+    size_t head = std::min<size_t>(V, std::max<size_t>(1024, size_t(p_.top_k)));
+    std::partial_sort(order_.begin(), order_.begin() + long(head), order_.end(), by_prob);
+    kept = head;
+    if (top_p < 1) {
+      // The cutoff is the smallest sorted probability at which the cumulative sum reaches top_p.
+      double cum = 0;
+      size_t at = head;
+      for (size_t r = 0; r < head; ++r)
+        if ((cum += probs_[size_t(order_[r])]) >= top_p) {
+          at = r;
+          break;
+        }
+      if (at == head && head < V) {
+        std::sort(order_.begin() + long(head), order_.end(), by_prob);
+        for (at = head; at < V && (cum += probs_[size_t(order_[at])]) < top_p; ++at) {}
+        at = std::min(at, V - 1);
+      }
+      const float cutoff = probs_[size_t(order_[std::min(at, V - 1)])];
+      // Every token at or above the cutoff stays (ties included, as in the official code).
+      kept = 0;
+      while (kept < V && probs_[size_t(order_[kept])] >= cutoff) ++kept;
+      if (kept == head)  // ties may continue past the sorted head
+        for (size_t r = head; r < V; ++r)
+          if (probs_[size_t(order_[r])] >= cutoff) std::swap(order_[kept++], order_[r]);
     }
-    for (float& p : probs_)
-      if (p < cutoff) p = 0;
+    if (p_.top_k > 0) kept = std::min(kept, size_t(p_.top_k));
   }
-  if (p_.top_k > 0 && size_t(p_.top_k) < V)
-    for (size_t r = size_t(p_.top_k); r < V; ++r) probs_[size_t(order_[r])] = 0;
-  if (temperature != 1)
-    for (float& p : probs_) p = std::pow(p, 1.0f / temperature);
   double total = 0;
-  for (float p : probs_) total += p;
+  for (size_t r = 0; r < kept; ++r) {
+    float& p = probs_[size_t(order_[r])];
+    if (temperature != 1) p = std::pow(p, 1.0f / temperature);
+    total += p;
+  }
   double u = rng_.uniform() * total;
-  for (int32_t id : order_) {
-    u -= probs_[size_t(id)];
-    if (u < 0) return id;
+  for (size_t r = 0; r < kept; ++r) {
+    u -= probs_[size_t(order_[r])];
+    if (u < 0) return order_[r];
   }
   return order_[0];
 }

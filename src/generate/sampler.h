@@ -35,6 +35,9 @@ class Sampler {
   // official pipeline does. Decays the earlier counts first.
   void observe(int32_t token, float weight);
   void reset_penalties();
+  // Never samples ids >= n: a model's vocabulary may be padded past its tokenizer's (Qwen2: 151936
+  // rows for 151669 tokens), and those rows decode to nothing.
+  void restrict_to(int64_t n);
   const SamplingParams& params() const { return p_; }
 
  private:
@@ -44,6 +47,7 @@ class Sampler {
   std::vector<uint8_t> seen_;
   std::vector<float> probs_;
   std::vector<int32_t> order_;
+  int64_t limit_ = 0;
 };
 
 // The official penalty weight of a generated token's text: 0 if it is a substring of " \t0123456789".

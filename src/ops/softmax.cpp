@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "core/cpu.h"
 #include "ops/checks.h"
+#include "ops/elementwise.h"
 #include "ops/impl.h"
 
 namespace gander::ops {
@@ -17,12 +19,16 @@ void check_softmax(const Tensor& x, const Tensor& out) {
 
 void softmax_row(float* x, int64_t n) {
   float m = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) m = std::fmax(m, x[i]);
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] -= m;
+  if (cpu_has_avx512()) detail::activation_avx512(Act::Exp, x, x, n);
+  else
+    for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
   double sum = 0;  // a long f32 running sum would lose ~1e-5 relative over a 150k vocabulary
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - m);
-    sum += x[i];
-  }
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += double(x[i]);
   const float inv = float(1.0 / sum);
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
