@@ -87,24 +87,47 @@ void gemv_portable(const float* x, int64_t rows, const void* W, DType wt, int64_
 
 namespace fast {
 namespace {
-// Below this many weight bytes a matrix-vector product runs on one thread: waking the team costs
-// more than streaming a few hundred KB (decoding runs ~20 small products per layer).
+// Below this many weight bytes matrix-vector products run on one thread: waking the team costs
+// more than streaming ~100 KB (decoding runs ~20 small products per layer).
 constexpr int64_t kParallelGemvBytes = int64_t(128) << 10;
 
-void gemv(const Tensor& x, const Tensor& W, int64_t R, float* y) {
-  const int64_t N = W.dim(0), K = W.dim(1);
-  const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
-  // Each thread takes one contiguous range of output rows (in whole blocks of 16), so per-call
-  // set-up inside the kernel happens once per thread and W streams sequentially.
+// Matrix-vector products of several jobs (all with R <= kGemvMaxRows input rows) in one parallel
+// region. Work units are blocks of 16 output rows of every job, in order; thread t takes the units
+// whose cumulative weight bytes fall in its share, so each thread streams one contiguous piece of
+// each matrix and per-call set-up inside the kernel happens once per piece.
+void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
   constexpr int64_t kBlock = 16;
-  const int64_t blocks = (N + kBlock - 1) / kBlock;
-  const float* px = x.data<float>();
-  const void* pw = W.raw();
-#pragma omp parallel if (N * K * int64_t(dtype_size(W.dtype())) >= kParallelGemvBytes)
+  struct Unit {
+    size_t job;
+    int64_t n0, n1;
+    int64_t end_bytes;  // cumulative bytes up to the end of this unit
+  };
+  std::vector<Unit> units;
+  int64_t total = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const int64_t N = jobs[i].W.dim(0), row_bytes = jobs[i].W.dim(1) * int64_t(dtype_size(jobs[i].W.dtype()));
+    for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
+      const int64_t n1 = std::min(N, n0 + kBlock);
+      total += (n1 - n0) * row_bytes;
+      units.push_back({i, n0, n1, total});
+    }
+  }
+  const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
+#pragma omp parallel if (total >= kParallelGemvBytes)
   {
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
-    if (b1 > b0) fn(px, R, pw, W.dtype(), K, b0 * kBlock, std::min(N, b1 * kBlock), y, N);
+    const int64_t lo = total * t / nt, hi = total * (t + 1) / nt;
+    size_t u = size_t(std::lower_bound(units.begin(), units.end(), lo + 1,
+                                       [](const Unit& a, int64_t v) { return a.end_bytes < v; }) -
+                      units.begin());
+    while (u < units.size() && units[u].end_bytes <= hi) {
+      size_t v = u;  // merge consecutive units of the same job into one call
+      while (v + 1 < units.size() && units[v + 1].job == units[u].job && units[v + 1].end_bytes <= hi) ++v;
+      const LinearJob& j = jobs[units[u].job];
+      fn(j.x.data<float>(), R, j.W.raw(), j.W.dtype(), j.W.dim(1), units[u].n0, units[v].n1, j.out.data<float>(),
+         j.W.dim(0));
+      u = v + 1;
+    }
   }
 }
 
@@ -129,7 +152,8 @@ void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, P
   float* y = out.data<float>();
   if (R == 0) return;
   if (R <= kGemvMaxRows) {
-    gemv(x, W, R, y);
+    const LinearJob job{x, W, bias, out};
+    gemv_jobs({&job, 1}, R);
   } else if (W.dtype() == DType::F32) {
     detail::gemm_f32(x.data<float>(), W.data<float>(), R, N, K, y, N);
   } else if (p == Precision::BF16 && W.dtype() == DType::BF16) {
@@ -157,42 +181,7 @@ void linear_group(std::span<const LinearJob> jobs, Precision p) {
     for (const LinearJob& j : jobs) linear(j.x, j.W, j.bias, j.out, p);
     return;
   }
-  // Work units: blocks of 16 output rows of every job, in order; thread t takes the units whose
-  // cumulative weight bytes fall in its share, so each thread streams one contiguous piece per job.
-  constexpr int64_t kBlock = 16;
-  struct Unit {
-    size_t job;
-    int64_t n0, n1;
-    int64_t end_bytes;  // cumulative bytes up to the end of this unit
-  };
-  std::vector<Unit> units;
-  int64_t total = 0;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const int64_t N = jobs[i].W.dim(0), row_bytes = jobs[i].W.dim(1) * int64_t(dtype_size(jobs[i].W.dtype()));
-    for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
-      const int64_t n1 = std::min(N, n0 + kBlock);
-      total += (n1 - n0) * row_bytes;
-      units.push_back({i, n0, n1, total});
-    }
-  }
-  const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
-#pragma omp parallel if (total >= 2 * (int64_t(512) << 10))
-  {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t lo = total * t / nt, hi = total * (t + 1) / nt;
-    size_t u = size_t(std::lower_bound(units.begin(), units.end(), lo + 1,
-                                       [](const Unit& a, int64_t v) { return a.end_bytes < v; }) -
-                      units.begin());
-    while (u < units.size() && units[u].end_bytes <= hi) {
-      // Merge consecutive units of the same job into one call.
-      size_t v = u;
-      while (v + 1 < units.size() && units[v + 1].job == units[u].job && units[v + 1].end_bytes <= hi) ++v;
-      const LinearJob& j = jobs[units[u].job];
-      fn(j.x.data<float>(), R, j.W.raw(), j.W.dtype(), j.W.dim(1), units[u].n0, units[v].n1, j.out.data<float>(),
-         j.W.dim(0));
-      u = v + 1;
-    }
-  }
+  fast::gemv_jobs(jobs, R);
   for (const LinearJob& j : jobs) add_bias(j.bias, R, j.W.dim(0), j.out.data<float>());
 }
 

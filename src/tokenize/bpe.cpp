@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "tokenize/utf8.h"
 
 namespace gander {
 
@@ -24,19 +25,6 @@ std::vector<uint32_t> byte_to_codepoint() {
     m[b] = printable ? b : extra++;
   }
   return m;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xc0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3f));
-  } else {
-    out += char(0xe0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3f));
-    out += char(0x80 | (cp & 0x3f));
-  }
 }
 
 // Decodes a byte-level token string back to raw bytes; returns false if a character is not in the map.

@@ -5,27 +5,14 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "tokenize/utf8.h"
 
 namespace gander {
 
 namespace {
-void append_utf8(std::string& out, uint32_t cp, const std::string& where) {
+void append_code_point(std::string& out, uint32_t cp, const std::string& where) {
   GANDER_CHECK(cp <= 0x10ffff, where, ": code point out of range");
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xc0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += char(0xe0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3f));
-    out += char(0x80 | (cp & 0x3f));
-  } else {
-    out += char(0xf0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3f));
-    out += char(0x80 | ((cp >> 6) & 0x3f));
-    out += char(0x80 | (cp & 0x3f));
-  }
+  append_utf8(out, cp);
 }
 
 int hex_value(char c) {
@@ -78,16 +65,16 @@ std::string parse_python_literal(std::string_view lit, const std::string& where)
       case 'x': {
         const uint32_t v = hex(2);
         if (is_bytes) out += char(v);
-        else append_utf8(out, v, where);
+        else append_code_point(out, v, where);
         break;
       }
       case 'u':
         GANDER_CHECK(!is_bytes, where, ": \\u escape in a bytes literal");
-        append_utf8(out, hex(4), where);
+        append_code_point(out, hex(4), where);
         break;
       case 'U':
         GANDER_CHECK(!is_bytes, where, ": \\U escape in a bytes literal");
-        append_utf8(out, hex(8), where);
+        append_code_point(out, hex(8), where);
         break;
       default:
         if (e >= '0' && e <= '7') {  // octal, up to three digits
@@ -95,7 +82,7 @@ std::string parse_python_literal(std::string_view lit, const std::string& where)
           for (int d = 0; d < 2 && i + 1 < lit.size() && lit[i + 1] >= '0' && lit[i + 1] <= '7'; ++d)
             v = v * 8 + uint32_t(lit[++i] - '0');
           if (is_bytes) out += char(v & 0xff);
-          else append_utf8(out, v, where);
+          else append_code_point(out, v, where);
         } else {
           fail(where, ": unknown escape \\", e);
         }
