@@ -9,6 +9,7 @@
 #include "ops/norm.h"
 #include "ops/rope.h"
 #include "ops/softmax.h"
+#include "ops/tiles.h"
 #include "ops/wkv7.h"
 
 namespace gander::test {
@@ -35,18 +36,20 @@ void compare(const Tensor& fast, const Tensor& ref, OpComparison& c) {
 
 namespace {
 
-OpCase linear_case(DType wt, ops::Precision p) {
+// tiled: W (bf16) is moved into tiles for the fast path; the reference reads the row-major copy.
+OpCase linear_case(DType wt, ops::Precision p, bool tiled = false) {
   OpCase c;
-  c.name = concat("linear_w", dtype_name(wt), "_", ops::precision_name(p));
-  c.grid = {{1, 1, 1}, {1, 17, 5}, {2, 33, 70}, {3, 130, 257}, {4, 64, 64}, {5, 129, 65}, {37, 200, 513}, {64, 768, 96}};
-  c.forward = [wt, p](const Sizes& s, Rng& rng) {
+  c.name = concat("linear_w", dtype_name(wt), tiled ? "_tiles_" : "_", ops::precision_name(p));
+  c.grid = {{1, 1, 1},      {1, 17, 5},    {2, 33, 70},     {3, 130, 257},    {4, 64, 64},     {1, 768, 200},
+            {2, 96, 1500},  {5, 129, 65},  {37, 200, 513},  {64, 768, 96},    {100, 64, 17},   {33, 1030, 40}};
+  c.forward = [wt, p, tiled](const Sizes& s, Rng& rng) {
     const int64_t R = s[0], K = s[1], N = s[2];
     Tensor x = random_tensor(rng, {R, K});
     Tensor W = random_tensor(rng, {N, K}, 1.0f / std::sqrt(float(K)), wt);
     Tensor bias = random_tensor(rng, {N});
     Tensor ref = Tensor::empty(DType::F32, {R, N}), fast = Tensor::empty(DType::F32, {R, N});
     ops::ref::linear(x, W, &bias, ref);
-    ops::fast::linear(x, W, &bias, fast, p);
+    ops::fast::linear(x, tiled ? ops::tile_matrix(W) : W, &bias, fast, p);
     OpComparison cmp;
     compare(fast, ref, cmp);
     // The bf16 path only differs from f32 where it runs on the matrix units (more than 4 rows).
@@ -59,7 +62,7 @@ OpCase linear_case(DType wt, ops::Precision p) {
 OpCase gemv_portable_case() {
   OpCase c;
   c.name = "gemv_portable_vs_avx512";
-  c.grid = {{1, 7, 3}, {2, 64, 33}, {3, 100, 17}, {4, 257, 40}};
+  c.grid = {{1, 7, 3}, {2, 64, 33}, {3, 100, 17}, {4, 257, 40}, {1, 768, 300}, {2, 33, 129}};
   c.forward = [](const Sizes& s, Rng& rng) {
     const int64_t R = s[0], K = s[1], N = s[2];
     OpComparison cmp;
@@ -75,6 +78,15 @@ OpCase gemv_portable_case() {
         ops::detail::gemv_avx512(x.data<float>(), R, W.raw(), wt, K, 0, N, a.data<float>(), N);
         compare(a, ref, cmp);
       }
+      if (wt != DType::BF16) continue;
+      const Tensor tiles = ops::tile_matrix(W);
+      const auto* t = static_cast<const uint16_t*>(tiles.storage());
+      ops::detail::gemv_tiles_portable(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
+      compare(a, ref, cmp);
+      if (cpu_has_avx512()) {
+        ops::detail::gemv_tiles_avx512(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
+        compare(a, ref, cmp);
+      }
     }
     return cmp;
   };
@@ -85,15 +97,15 @@ OpCase linear_group_case() {
   OpCase c;
   c.name = "linear_group";
   // rows, jobs, K: several products of different widths and dtypes run as one job
-  c.grid = {{1, 1, 8}, {1, 5, 200}, {2, 7, 768}, {4, 3, 1030}, {9, 4, 64}};
+  c.grid = {{1, 1, 8}, {1, 5, 200}, {2, 7, 768}, {4, 3, 1030}, {9, 4, 64}, {3, 8, 96}};
   c.forward = [](const Sizes& s, Rng& rng) {
     const int64_t R = s[0], J = s[1], K = s[2];
     std::vector<Tensor> xs, Ws, bs, refs, outs;
-    const DType types[3] = {DType::BF16, DType::F32, DType::F16};
+    const DType types[4] = {DType::BF16, DType::F32, DType::F16, DType::BF16};  // the last one tiled
     for (int64_t j = 0; j < J; ++j) {
       const int64_t N = 1 + (j * 977 + 13 * K) % 1500;
       xs.push_back(random_tensor(rng, {R, K}));
-      Ws.push_back(random_tensor(rng, {N, K}, 0.05f, types[j % 3]));
+      Ws.push_back(random_tensor(rng, {N, K}, 0.05f, types[j % 4]));
       bs.push_back(random_tensor(rng, {N}));
       refs.push_back(Tensor::empty(DType::F32, {R, N}));
       outs.push_back(Tensor::empty(DType::F32, {R, N}));
@@ -101,6 +113,7 @@ OpCase linear_group_case() {
     std::vector<ops::LinearJob> jobs;
     for (int64_t j = 0; j < J; ++j) {
       ops::ref::linear(xs[size_t(j)], Ws[size_t(j)], j % 2 ? &bs[size_t(j)] : nullptr, refs[size_t(j)]);
+      if (j % 4 == 3) Ws[size_t(j)] = ops::tile_matrix(Ws[size_t(j)]);
       jobs.push_back({xs[size_t(j)], Ws[size_t(j)], j % 2 ? &bs[size_t(j)] : nullptr, outs[size_t(j)]});
     }
     ops::linear_group(jobs);
@@ -368,6 +381,8 @@ const std::vector<OpCase>& op_registry() {
     std::vector<OpCase> v;
     for (DType wt : {DType::F32, DType::BF16, DType::F16}) v.push_back(linear_case(wt, ops::Precision::F32));
     v.push_back(linear_case(DType::BF16, ops::Precision::BF16));
+    v.push_back(linear_case(DType::BF16, ops::Precision::F32, true));
+    v.push_back(linear_case(DType::BF16, ops::Precision::BF16, true));
     v.push_back(gemv_portable_case());
     v.push_back(linear_group_case());
     for (ops::Act a : {ops::Act::Tanh, ops::Act::Sigmoid, ops::Act::Exp, ops::Act::Softplus, ops::Act::ReluSquared,

@@ -5,6 +5,8 @@
 #include "op_registry.h"
 #include "ops/embedding.h"
 #include "ops/linear.h"
+#include "ops/tiles.h"
+#include "testdata.h"
 
 #include <set>
 
@@ -61,6 +63,48 @@ TEST(Embedding, LooksUpAndWidensRows) {
   const std::vector<float> all = table.to_f32_vector();
   for (size_t t = 0; t < ids.size(); ++t)
     for (int c = 0; c < 6; ++c) EXPECT_EQ(out.data<float>()[t * 6 + c], all[size_t(ids[t]) * 6 + c]);
+}
+
+TEST(Embedding, LooksUpRowsOfATiledTable) {
+  Rng rng(8);
+  Tensor table = random_tensor(rng, {37, 40}, 1.0f, DType::BF16);
+  const std::vector<float> all = table.to_f32_vector();
+  std::vector<int32_t> ids = {36, 0, 17, 16, 15};
+  Tensor out = Tensor::empty(DType::F32, {5, 40});
+  ops::embedding(ops::tile_matrix(table), ids, out);
+  for (size_t t = 0; t < ids.size(); ++t)
+    for (int c = 0; c < 40; ++c) EXPECT_EQ(out.data<float>()[t * 40 + c], all[size_t(ids[t]) * 40 + c]);
+}
+
+TEST(Tiles, KeepEveryElementAndZeroThePadding) {
+  Rng rng(9);
+  for (const auto& [N, K] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {16, 32}, {17, 33}, {50, 100}}) {
+    Tensor W = random_tensor(rng, {N, K}, 1.0f, DType::BF16);
+    const Tensor T = ops::tile_matrix(W);
+    EXPECT_EQ(T.layout(), Layout::Tiles);
+    std::vector<float> back(size_t(N * K));
+    ops::unpack_tile_rows(static_cast<const uint16_t*>(T.storage()), K, 0, N, back.data());
+    EXPECT_EQ(back, W.to_f32_vector());
+    // Every stored value is either an element or padding zero, each element stored once.
+    int64_t nonzero = 0;
+    const auto* p = static_cast<const uint16_t*>(T.storage());
+    for (int64_t i = 0; i < ops::tiled_elems(N, K); ++i) nonzero += p[i] != 0;
+    int64_t want = 0;
+    for (float v : W.to_f32_vector()) want += v != 0.0f;
+    EXPECT_EQ(nonzero, want);
+  }
+}
+
+TEST(Tiles, RowMajorUseOfATiledTensorIsRefused) {
+  Rng rng(10);
+  const Tensor T = ops::tile_matrix(random_tensor(rng, {20, 40}, 1.0f, DType::BF16));
+  EXPECT_EQ(T.describe(), "bf16[20, 40] in tiles");
+  EXPECT_NE(test::error_of([&] { (void)T.raw(); }).find("not in row-major order"), std::string::npos);
+  EXPECT_THROW((void)T.rows(0, 1), Error);
+  EXPECT_THROW((void)T.to_f32_vector(), Error);
+  // Only bf16 row-major matrices can be tiled.
+  EXPECT_THROW((void)ops::tile_matrix(random_tensor(rng, {4, 4})), Error);
+  EXPECT_THROW((void)ops::tile_matrix(T), Error);
 }
 
 TEST(Embedding, RejectsOutOfRangeIds) {

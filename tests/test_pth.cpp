@@ -109,8 +109,9 @@ TEST(Checkpoints, EveryReferenceWeightFileLoads) {
       EXPECT_GT(ck.size(), 0u) << p;
       for (const std::string& n : ck.names()) {
         const Tensor& t = ck.get(n);
-        if (t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16)
+        if (t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16) {
           for (float v : t.to_f32_vector()) ASSERT_TRUE(std::isfinite(v)) << p << " " << n;
+        }
       }
       ++files;
     }

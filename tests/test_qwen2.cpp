@@ -179,3 +179,45 @@ TEST(Qwen2Config, AcceptsBothRopeStylesAndRejectsContradictions) {
 
 }  // namespace
 }  // namespace gander::qwen2
+
+namespace gander::qwen2 {
+namespace {
+// A bf16 model's matrices are moved into tiles when the model is built (a tied embedding then
+// serves the lookup and the head from one tiled copy). Decoding must give the f32 results of the
+// same (exactly widened) weights; prefill on the bf16 units stays within the bf16 tolerance.
+TEST(Qwen2Model, TiledBf16WeightsGiveTheResultsOfTheWidenedWeights) {
+  for (const char* shape : {"L2,D64,H4,KV2,I96,V300,T", "L1,D96,H3,KV1,I200,V77"}) {
+    const Config c = Config::parse_shape(shape);
+    Weights bf = random_weights(c, DType::BF16, 11);
+    Weights wide = bf;
+    for (LayerWeights& L : wide.layers)
+      for (Tensor* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) *m = m->to(DType::F32);
+    wide.embed = wide.embed.to(DType::F32);
+    wide.lm_head = c.tied_embeddings ? wide.embed : wide.lm_head.to(DType::F32);
+    const std::vector<int32_t> ids = {1, 5, 299 % int32_t(c.vocab), 42, 7, 0, 3};
+    for (ops::Precision p : {ops::Precision::F32, ops::Precision::BF16}) {
+      Model a(bf, {p, 512}), b(wide, {ops::Precision::F32, 512});
+      KvCache ca = KvCache::empty(c), cb = KvCache::empty(c);
+      Tensor la, lb;
+      a.forward(ids, ca, la, true);
+      b.forward(ids, cb, lb, true);
+      const std::vector<float> va = la.to_f32_vector(), vb = lb.to_f32_vector();
+      double diff = 0, scale = 0;
+      for (size_t i = 0; i < va.size(); ++i) {
+        diff = std::max(diff, std::fabs(double(va[i]) - vb[i]));
+        scale = std::max(scale, std::fabs(double(vb[i])));
+      }
+      EXPECT_LE(diff, (p == ops::Precision::F32 ? 1e-5 : 2e-2) * scale) << shape << " " << ops::precision_name(p);
+      // One more token through the matrix-vector path.
+      const int32_t next = 2;
+      a.forward({&next, 1}, ca, la);
+      b.forward({&next, 1}, cb, lb);
+      const std::vector<float> da = la.to_f32_vector(), db = lb.to_f32_vector();
+      double d1 = 0;
+      for (size_t i = 0; i < da.size(); ++i) d1 = std::max(d1, std::fabs(double(da[i]) - db[i]));
+      EXPECT_LE(d1, (p == ops::Precision::F32 ? 1e-5 : 2e-2) * scale) << shape;
+    }
+  }
+}
+}  // namespace
+}  // namespace gander::qwen2

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -13,14 +15,47 @@
 
 namespace gander {
 
+namespace {
+// Buffers this large (weight matrices, long activations) are mapped directly: freeing them gives
+// the memory back to the system at once (the C heap keeps freed blocks below its growing mmap
+// threshold, which doubled the resident size while a model re-laid its weights), and they sit on
+// 2 MiB boundaries where the kernel can back them with huge pages (fewer TLB misses while the
+// decode kernels stream them).
+constexpr size_t kMapThreshold = size_t(1) << 20;
+constexpr size_t kHugePage = size_t(2) << 20;
+
+std::byte* map_aligned(size_t bytes, size_t& mapped) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  mapped = (bytes + page - 1) / page * page;  // whole small pages: huge pages back only whole 2 MiB runs
+  void* p = mmap(nullptr, mapped + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (base + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > base) munmap(p, aligned - base);
+  const size_t tail = base + mapped + kHugePage - (aligned + mapped);
+  if (tail > 0) munmap(reinterpret_cast<void*>(aligned + mapped), tail);
+#ifdef MADV_HUGEPAGE
+  madvise(reinterpret_cast<void*>(aligned), mapped, MADV_HUGEPAGE);  // advisory; failure is harmless
+#endif
+  return reinterpret_cast<std::byte*>(aligned);
+}
+}  // namespace
+
 AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
-  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
-  ptr_ = static_cast<std::byte*>(std::aligned_alloc(kAlignment, rounded));
+  if (bytes >= kMapThreshold) {
+    ptr_ = map_aligned(bytes, mapped_);
+  } else {
+    size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+    if (rounded == 0) rounded = kAlignment;
+    ptr_ = static_cast<std::byte*>(std::aligned_alloc(kAlignment, rounded));
+  }
   if (!ptr_) fail("out of memory allocating ", bytes, " bytes");
 }
 
-AlignedBuffer::~AlignedBuffer() { std::free(ptr_); }
+AlignedBuffer::~AlignedBuffer() {
+  if (mapped_) munmap(ptr_, mapped_);
+  else std::free(ptr_);
+}
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -53,6 +88,23 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
 MappedFile::~MappedFile() {
   if (ptr_) munmap(ptr_, size_);
 }
+
+namespace {
+// Drops the pages wholly inside [ptr + offset, ptr + offset + bytes): pages shared with the
+// neighbours may hold data still in use. Failure only means the memory stays resident.
+void drop_pages(std::byte* ptr, size_t size, size_t offset, size_t bytes) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(ptr) + offset + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(ptr) + std::min(size, offset + bytes)) / page * page;
+  if (ptr && end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+}  // namespace
+
+void AlignedBuffer::release(size_t offset, size_t bytes) {
+  if (mapped_) drop_pages(ptr_, size_, offset, bytes);
+}
+
+void MappedFile::release(size_t offset, size_t bytes) { drop_pages(ptr_, size_, offset, bytes); }
 
 std::byte* MappedFile::mutable_data() { fail(path_, ": memory-mapped checkpoint data is read-only"); }
 

@@ -14,6 +14,9 @@ class Buffer {
   virtual std::byte* mutable_data() = 0;  // throws for read-only storage
   virtual size_t size() const = 0;
   virtual bool writable() const = 0;
+  // The caller promises that nothing reads bytes [offset, offset + bytes) again: storage that
+  // can give whole pages of them back to the system does; the rest ignores it.
+  virtual void release(size_t offset, size_t bytes) {}
 };
 
 inline constexpr size_t kAlignment = 64;
@@ -28,10 +31,13 @@ class AlignedBuffer final : public Buffer {
   std::byte* mutable_data() override { return ptr_; }
   size_t size() const override { return size_; }
   bool writable() const override { return true; }
+  // Mapped (large) buffers drop the pages: they would read back as zeros.
+  void release(size_t offset, size_t bytes) override;
 
  private:
   std::byte* ptr_ = nullptr;
   size_t size_ = 0;
+  size_t mapped_ = 0;  // bytes mapped with mmap (large buffers), 0 for heap memory
 };
 
 class MappedFile final : public Buffer {
@@ -45,6 +51,9 @@ class MappedFile final : public Buffer {
   std::byte* mutable_data() override;
   size_t size() const override { return size_; }
   bool writable() const override { return false; }
+  // Drops the whole pages inside the range from memory (madvise DONTNEED): the mapping stays
+  // valid and would fault them back in from the file.
+  void release(size_t offset, size_t bytes) override;
   const std::string& path() const { return path_; }
 
  private:

@@ -52,6 +52,24 @@ Tensor Tensor::from_f32(const std::vector<float>& values, Shape shape) {
   return t;
 }
 
+Tensor Tensor::with_layout(Layout layout, DType dtype, Shape shape, size_t storage_bytes) {
+  for (int64_t d : shape) GANDER_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.layout_ = layout;
+  t.shape_ = std::move(shape);
+  t.buffer_ = std::make_shared<AlignedBuffer>(storage_bytes);
+  return t;
+}
+
+void Tensor::release_storage() const {
+  if (buffer_) buffer_->release(offset_, layout_ == Layout::RowMajor ? nbytes() : buffer_->size() - offset_);
+}
+
+void Tensor::check_row_major() const {
+  GANDER_CHECK(layout_ == Layout::RowMajor, "tensor ", describe(), " is not in row-major order, as this use needs");
+}
+
 int64_t Tensor::dim(int i) const {
   int n = ndim();
   if (i < 0) i += n;
@@ -60,6 +78,7 @@ int64_t Tensor::dim(int i) const {
 }
 
 Tensor Tensor::reshape(Shape shape) const {
+  check_row_major();
   GANDER_CHECK(shape_numel(shape) == numel(), "cannot reshape ", describe(), " to ", shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
@@ -67,6 +86,7 @@ Tensor Tensor::reshape(Shape shape) const {
 }
 
 Tensor Tensor::rows(int64_t begin, int64_t count) const {
+  check_row_major();
   GANDER_CHECK(ndim() >= 1 && begin >= 0 && count >= 0 && begin + count <= shape_[0],
                "rows [", begin, ", ", begin + count, ") out of range for ", describe());
   Tensor t = *this;
@@ -77,6 +97,7 @@ Tensor Tensor::rows(int64_t begin, int64_t count) const {
 }
 
 Tensor Tensor::prefix(Shape shape) const {
+  check_row_major();
   GANDER_CHECK(shape_numel(shape) <= numel(), "cannot view ", describe(), " as the larger ", shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
@@ -116,7 +137,9 @@ void Tensor::copy_from(const Tensor& src) {
 
 void Tensor::fill_zero() { std::memset(mutable_raw(), 0, nbytes()); }
 
-std::string Tensor::describe() const { return concat(dtype_name(dtype_), shape_str(shape_)); }
+std::string Tensor::describe() const {
+  return concat(dtype_name(dtype_), shape_str(shape_), layout_ == Layout::Tiles ? " in tiles" : "");
+}
 
 void Tensor::check_dtype(DType want) const {
   GANDER_CHECK(want == dtype_, "tensor is ", describe(), ", accessed as ", dtype_name(want));

@@ -23,6 +23,11 @@ template <> constexpr DType dtype_of<int64_t>() { return DType::I64; }
 template <> constexpr DType dtype_of<int32_t>() { return DType::I32; }
 template <> constexpr DType dtype_of<uint8_t>() { return DType::U8; }
 
+// How the elements lie in storage. Row-major is what every op reads. Tiles is the blocked order
+// of a bf16 weight matrix that the matrix-product kernels stream fastest (ops/tiles.h); only the
+// ops that know it read such a tensor, everything else refuses it.
+enum class Layout : uint8_t { RowMajor, Tiles };
+
 class Tensor {
  public:
   Tensor() = default;
@@ -32,6 +37,8 @@ class Tensor {
   // A view of bytes [offset, offset + nbytes) of an existing buffer (e.g. a mapped file).
   static Tensor view(std::shared_ptr<Buffer> buffer, size_t offset, DType dtype, Shape shape);
   static Tensor from_f32(const std::vector<float>& values, Shape shape);
+  // Uninitialised aligned storage of storage_bytes for a tensor of this shape in another layout.
+  static Tensor with_layout(Layout layout, DType dtype, Shape shape, size_t storage_bytes);
 
   bool defined() const { return buffer_ != nullptr; }
   DType dtype() const { return dtype_; }
@@ -39,12 +46,26 @@ class Tensor {
   int ndim() const { return int(shape_.size()); }
   int64_t dim(int i) const;  // negative i counts from the end
   int64_t numel() const { return shape_numel(shape_); }
-  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }
+  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }  // of the elements, whatever the layout
+  Layout layout() const { return layout_; }
   bool writable() const { return buffer_ && buffer_->writable(); }
   const std::shared_ptr<Buffer>& buffer() const { return buffer_; }
 
-  const void* raw() const { return buffer_->data() + offset_; }
-  void* mutable_raw() { return buffer_->mutable_data() + offset_; }
+  // Row-major elements (throws for another layout).
+  const void* raw() const {
+    check_row_major();
+    return buffer_->data() + offset_;
+  }
+  void* mutable_raw() {
+    check_row_major();
+    return buffer_->mutable_data() + offset_;
+  }
+  // The storage in whatever layout, for the kernels that know it.
+  const void* storage() const { return buffer_->data() + offset_; }
+  void* mutable_storage() { return buffer_->mutable_data() + offset_; }
+  // The caller promises that nothing reads this tensor's bytes again, through any view: the
+  // buffer may give their pages back (see Buffer::release).
+  void release_storage() const;
   template <typename T> const T* data() const {
     check_dtype(dtype_of<T>());
     return static_cast<const T*>(raw());
@@ -67,13 +88,15 @@ class Tensor {
   void copy_from(const Tensor& src);      // same shape; converts dtype
   void fill_zero();
 
-  std::string describe() const;  // "f32[2, 3]"
+  std::string describe() const;  // "f32[2, 3]", "bf16[768, 768] in tiles"
 
  private:
   void check_dtype(DType want) const;
+  void check_row_major() const;
   std::shared_ptr<Buffer> buffer_;
   size_t offset_ = 0;
   DType dtype_ = DType::F32;
+  Layout layout_ = Layout::RowMajor;
   Shape shape_;
 };
 

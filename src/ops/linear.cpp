@@ -8,6 +8,7 @@
 #include "core/cpu.h"
 #include "ops/checks.h"
 #include "ops/impl.h"
+#include "ops/tiles.h"
 
 namespace gander::ops {
 
@@ -20,6 +21,8 @@ void check_linear(const Tensor& x, const Tensor& W, const Tensor* bias, const Te
   GANDER_CHECK(W.defined() && W.ndim() == 2, "linear: weight must be a matrix, got ", W.describe());
   GANDER_CHECK(W.dtype() == DType::F32 || W.dtype() == DType::BF16 || W.dtype() == DType::F16,
                "linear: weight dtype must be f32, bf16 or f16, got ", W.describe());
+  GANDER_CHECK(W.layout() == Layout::RowMajor || W.dtype() == DType::BF16, "linear: tiles hold bf16 only, got ",
+               W.describe());
   const int64_t N = W.dim(0), K = W.dim(1);
   GANDER_CHECK(x.ndim() >= 1 && x.dim(-1) == K, "linear: input ", x.describe(), " does not match weight ", W.describe());
   GANDER_CHECK(out.ndim() >= 1 && out.dim(-1) == N && rows_of(out) == rows_of(x), "linear: output ", out.describe(),
@@ -30,12 +33,8 @@ void check_linear(const Tensor& x, const Tensor& W, const Tensor* bias, const Te
   }
 }
 
-float weight_at(const Tensor& W, int64_t i) {
-  switch (W.dtype()) {
-    case DType::F32: return W.data<float>()[i];
-    case DType::BF16: return bf16_to_f32(W.data_u16()[i]);
-    default: return f16_to_f32(W.data_u16()[i]);
-  }
+float weight_at(const Tensor& W, int64_t n, int64_t k) {
+  return W.dtype() == DType::F32 ? W.data<float>()[n * W.dim(1) + k] : matrix_at(W, n, k);
 }
 
 void add_bias(const Tensor* bias, int64_t rows, int64_t N, float* y) {
@@ -56,7 +55,7 @@ void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out) {
   for (int64_t r = 0; r < R; ++r)
     for (int64_t n = 0; n < N; ++n) {
       double acc = bias ? bias->data<float>()[n] : 0.0;
-      for (int64_t k = 0; k < K; ++k) acc += double(px[r * K + k]) * weight_at(W, n * K + k);
+      for (int64_t k = 0; k < K; ++k) acc += double(px[r * K + k]) * weight_at(W, n, k);
       py[r * N + n] = float(acc);
     }
 }
@@ -112,7 +111,18 @@ void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
       units.push_back({i, n0, n1, total});
     }
   }
-  const detail::GemvFn fn = cpu_has_avx512() ? detail::gemv_avx512 : detail::gemv_portable;
+  const bool avx512 = cpu_has_avx512();
+  auto run = [&](const LinearJob& j, int64_t n0, int64_t n1) {
+    const int64_t N = j.W.dim(0), K = j.W.dim(1);
+    const float* x = j.x.data<float>();
+    float* y = j.out.data<float>();
+    if (j.W.layout() == Layout::Tiles) {
+      const auto* t = static_cast<const uint16_t*>(j.W.storage());
+      (avx512 ? detail::gemv_tiles_avx512 : detail::gemv_tiles_portable)(x, R, t, K, n0, n1, y, N);
+    } else {
+      (avx512 ? detail::gemv_avx512 : detail::gemv_portable)(x, R, j.W.raw(), j.W.dtype(), K, n0, n1, y, N);
+    }
+  };
 #pragma omp parallel if (total >= kParallelGemvBytes)
   {
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
@@ -123,9 +133,7 @@ void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
     while (u < units.size() && units[u].end_bytes <= hi) {
       size_t v = u;  // merge consecutive units of the same job into one call
       while (v + 1 < units.size() && units[v + 1].job == units[u].job && units[v + 1].end_bytes <= hi) ++v;
-      const LinearJob& j = jobs[units[u].job];
-      fn(j.x.data<float>(), R, j.W.raw(), j.W.dtype(), j.W.dim(1), units[u].n0, units[v].n1, j.out.data<float>(),
-         j.W.dim(0));
+      run(jobs[units[u].job], units[u].n0, units[v].n1);
       u = v + 1;
     }
   }
@@ -136,11 +144,15 @@ void gemm_widened(const float* x, const Tensor& W, int64_t M, float* y) {
   const int64_t N = W.dim(0), K = W.dim(1);
   const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / K);  // ~4 MB of f32 per block
   std::vector<float> wide(static_cast<size_t>(std::min(block, N) * K));
+  const bool tiled = W.layout() == Layout::Tiles;
+  const auto* storage = static_cast<const uint16_t*>(W.storage());
   for (int64_t n0 = 0; n0 < N; n0 += block) {
     const int64_t nb = std::min(block, N - n0);
-    const uint16_t* src = W.data_u16() + n0 * K;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < nb; ++i) convert_to_f32(W.dtype(), src + i * K, wide.data() + i * K, size_t(K));
+    for (int64_t i = 0; i < nb; ++i) {
+      if (tiled) unpack_tile_rows(storage, K, n0 + i, 1, wide.data() + i * K);
+      else convert_to_f32(W.dtype(), storage + (n0 + i) * K, wide.data() + i * K, size_t(K));
+    }
     detail::gemm_f32(x, wide.data(), M, nb, K, y + n0, N);
   }
 }
@@ -156,7 +168,9 @@ void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, P
     gemv_jobs({&job, 1}, R);
   } else if (W.dtype() == DType::F32) {
     detail::gemm_f32(x.data<float>(), W.data<float>(), R, N, K, y, N);
-  } else if (p == Precision::BF16 && W.dtype() == DType::BF16) {
+  } else if (p == Precision::BF16 && W.layout() == Layout::Tiles && cpu_has_amx_bf16()) {
+    detail::gemm_tiles_amx(x.data<float>(), R, static_cast<const uint16_t*>(W.storage()), N, K, y);
+  } else if (p == Precision::BF16 && W.layout() == Layout::RowMajor && W.dtype() == DType::BF16) {
     detail::gemm_bf16(x.data<float>(), W.data_u16(), R, N, K, y);
   } else {
     gemm_widened(x.data<float>(), W, R, y);

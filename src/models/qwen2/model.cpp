@@ -6,6 +6,7 @@
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
+#include "ops/tiles.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
 
@@ -46,7 +47,15 @@ int64_t KvCache::bytes() const {
   return n;
 }
 
-Model::Model(Weights w, ForwardOptions opt) : w_(std::move(w)), opt_(opt) {}
+Model::Model(Weights w, ForwardOptions opt) : w_(std::move(w)), opt_(opt) {
+  // The large bf16 matrices move into tiles, read by both the decode and the prefill kernels. A
+  // tied embedding is tiled once and serves both the lookup and the head.
+  for (LayerWeights& L : w_.layers)
+    for (Tensor* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) ops::tile_if_supported(*m);
+  const bool tied = w_.config.tied_embeddings;
+  ops::tile_if_supported(w_.lm_head);
+  if (tied) w_.embed = w_.lm_head;
+}
 
 void Model::run_chunk(std::span<const int32_t> ids, KvCache& cache, Tensor* logits, bool all_logits, Trace* trace) {
   const Config& c = w_.config;

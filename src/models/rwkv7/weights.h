@@ -17,7 +17,7 @@ struct LayerWeights {
   Tensor ln1_w, ln1_b, ln2_w, ln2_b;                     // [C] f32
   Tensor x_r, x_w, x_k, x_v, x_a, x_g;                   // [C] f32 token-shift mixes
   Tensor w0, a0, v0;                                     // [C] f32 (v0 unused in layer 0)
-  Tensor w1, w2, a1, a2, v1, v2, g1, g2;                 // f32, Linear layout: *1 [D, C], *2 [C, D]
+  Tensor w1, w2, a1, a2, v1, v2, g1, g2;                 // f32, Linear layout: *1 [D, C], *2 [C, D] (see Model)
   Tensor k_k, k_a;                                       // [C] f32
   Tensor r_k;                                            // [C] f32 (H x 64 flattened)
   Tensor receptance, key, value, output;                 // [C, C] storage dtype
