@@ -103,7 +103,7 @@ void mul(const Tensor& a, const Tensor& b, Tensor& out) {
   const float *pa = a.data<float>(), *pb = b.data<float>();
   float* po = out.data<float>();
   const int64_t n = a.numel();
-#pragma omp simd
+#pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) po[i] = pa[i] * pb[i];
 }
 
@@ -114,7 +114,7 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
   const float *pa = a.data<float>(), *pb = b.data<float>();
   float* po = out.data<float>();
   const int64_t n = a.numel();
-#pragma omp simd
+#pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) po[i] = pa[i] + pb[i];
 }
 

@@ -106,6 +106,7 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
     ops::activation(ops::Act::Sigmoid, nu, nu);
     float* pv = v.data<float>();
     const float *pf = v_first.data<float>(), *pn = nu.data<float>();
+#pragma omp parallel for simd schedule(static) if (T * C > 65536)
     for (int64_t j = 0; j < T * C; ++j) pv[j] += (pf[j] - pv[j]) * pn[j];
   }
 
