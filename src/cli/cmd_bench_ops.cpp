@@ -17,6 +17,7 @@
 #include "ops/norm.h"
 #include "ops/peaks.h"
 #include "ops/softmax.h"
+#include "ops/tiles.h"
 #include "ops/wkv7.h"
 
 namespace gander::cli {
@@ -69,7 +70,7 @@ void register_bench_ops(CLI::App& app) {
     const double fma = ops::measure_fma_peak();
     const double mm_f32 = ops::measure_matmul_peak(false);
     const double mm_bf16 = ops::measure_matmul_peak(true);
-    std::printf("read bandwidth %.1f GB/s | f32 FMA peak %.0f GFLOP/s | oneDNN matmul 2048^3: f32 %.0f, bf16 %.0f GFLOP/s\n\n",
+    std::printf("read bandwidth %.1f GB/s | f32 FMA peak %.0f GFLOP/s | matmul 2048^3: f32 %.0f, bf16 %.0f GFLOP/s\n\n",
                 bw, fma, mm_f32, mm_bf16);
     std::vector<Row> rows;
     auto add = [&](Row r) {
@@ -81,17 +82,21 @@ void register_bench_ops(CLI::App& app) {
 
     // Matrix-vector products (decoding): bound by streaming the weights. Enough copies are cycled
     // through that they cannot stay in the (large, shared) last-level cache, as in a real model.
+    // bf16 weights run both in row-major order and in tiles (ops/tiles.h), the layout models use.
     for (auto [N, K] : std::vector<std::pair<int64_t, int64_t>>{{768, 768}, {3072, 768}, {2048, 2048}, {8192, 2048}, {65536, 768}})
-      for (DType wt : {DType::F32, DType::BF16}) {
+      for (int variant = 0; variant < 3; ++variant) {
+        const DType wt = variant == 0 ? DType::F32 : DType::BF16;
+        const bool tiled = variant == 2;
         const int64_t bytes = N * K * int64_t(dtype_size(wt));
         const int64_t copies = std::max<int64_t>(1, (int64_t(1) << 30) / bytes);
         std::vector<Tensor> Ws;
-        for (int64_t c = 0; c < copies; ++c) Ws.push_back(c == 0 ? randn(rng, {N, K}, 0.05f, wt) : Ws[0].clone());
+        const Tensor first = randn(rng, {N, K}, 0.05f, wt);
+        for (int64_t c = 0; c < copies; ++c) Ws.push_back(tiled ? ops::tile_matrix(first) : first.clone());
         Tensor x = randn(rng, {1, K}), y = Tensor::empty(DType::F32, {1, N});
         size_t next = 0;
         const double s = best_seconds([&] { ops::fast::linear(x, Ws[next++ % Ws.size()], nullptr, y); }, *seconds);
         const double gbs = double(bytes) / s / 1e9;
-        add({concat("gemv w", dtype_name(wt)), concat(N, "x", K), "GB/s", gbs, gbs / bw, "read bw"});
+        add({concat("gemv w", dtype_name(wt), tiled ? " tiles" : ""), concat(N, "x", K), "GB/s", gbs, gbs / bw, "read bw"});
       }
     // Matrix products (prefill of 512 tokens): bound by arithmetic.
     for (auto [N, K] : std::vector<std::pair<int64_t, int64_t>>{{768, 768}, {3072, 768}, {2048, 2048}, {8192, 2048}}) {
@@ -99,12 +104,16 @@ void register_bench_ops(CLI::App& app) {
       struct V {
         DType wt;
         ops::Precision p;
+        bool tiled;
         const char* name;
         double peak;
       };
-      for (V v : {V{DType::F32, ops::Precision::F32, "gemm wf32", mm_f32}, V{DType::BF16, ops::Precision::F32, "gemm wbf16 (f32 math)", mm_f32},
-                  V{DType::BF16, ops::Precision::BF16, "gemm wbf16 (bf16 math)", mm_bf16}}) {
+      for (V v : {V{DType::F32, ops::Precision::F32, false, "gemm wf32", mm_f32},
+                  V{DType::BF16, ops::Precision::F32, false, "gemm wbf16 (f32 math)", mm_f32},
+                  V{DType::BF16, ops::Precision::BF16, false, "gemm wbf16 (bf16 math)", mm_bf16},
+                  V{DType::BF16, ops::Precision::BF16, true, "gemm wbf16 tiles (AMX)", mm_bf16}}) {
         Tensor W = randn(rng, {N, K}, 0.05f, v.wt), x = randn(rng, {M, K}), y = Tensor::empty(DType::F32, {M, N});
+        if (v.tiled) W = ops::tile_matrix(W);
         const double s = best_seconds([&] { ops::fast::linear(x, W, nullptr, y, v.p); }, *seconds);
         const double gf = 2.0 * M * N * K / s / 1e9;
         add({v.name, concat(M, "x", N, "x", K), "GFLOP/s", gf, gf / v.peak, v.p == ops::Precision::BF16 ? "bf16 mm" : "f32 mm"});

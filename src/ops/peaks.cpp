@@ -9,6 +9,7 @@
 #include "core/cpu.h"
 #include "core/timer.h"
 #include "ops/linear.h"
+#include "ops/tiles.h"
 
 namespace gander::ops {
 
@@ -67,13 +68,22 @@ double measure_matmul_peak(bool bf16, int n) {
   std::vector<float> a(size_t(n) * n, 0.5f), c(size_t(n) * n);
   std::vector<float> wf(size_t(n) * n, 0.25f);
   std::vector<uint16_t> wb(size_t(n) * n, f32_to_bf16(0.25f));
+  std::vector<uint16_t> tiles;
+  const bool amx = bf16 && cpu_has_amx_bf16();
+  if (amx) {
+    tiles.resize(size_t(tiled_elems(n, n)));
+    pack_tiles(wb.data(), n, n, tiles.data());
+  }
   double best = 0;
   for (int r = 0; r < 4; ++r) {
-    const double t0 = now_seconds();
-    if (bf16) detail::gemm_bf16(a.data(), wb.data(), n, n, n, c.data());
-    else detail::gemm_f32(a.data(), wf.data(), n, n, n, c.data(), n);
-    const double dt = now_seconds() - t0;
-    if (r > 0) best = std::max(best, 2.0 * n * n * double(n) / dt / 1e9);  // first run warms caches
+    for (int kernel = 0; kernel < (amx ? 2 : 1); ++kernel) {
+      const double t0 = now_seconds();
+      if (kernel == 1) detail::gemm_tiles_amx(a.data(), n, tiles.data(), n, n, c.data());
+      else if (bf16) detail::gemm_bf16(a.data(), wb.data(), n, n, n, c.data());
+      else detail::gemm_f32(a.data(), wf.data(), n, n, n, c.data(), n);
+      const double dt = now_seconds() - t0;
+      if (r > 0) best = std::max(best, 2.0 * n * n * double(n) / dt / 1e9);  // first run warms caches
+    }
   }
   return best;
 }
