@@ -1,8 +1,8 @@
 // Matrix products over tiled bf16 weights on the AMX units. x is rounded to bf16 once per call
-// into a zero-padded [Mp, Kp] copy; each thread owns a range of 16-column weight blocks and
+// into a zero-padded copy in tile order; each thread owns a range of 16-column weight blocks and
 // computes 32 x 32 output blocks with the usual 2 x 2 tile blocking (4 accumulator tiles, 2 A
-// tiles, 2 B tiles). The weight tiles are already in the B-operand order, so they are loaded as
-// they lie in memory.
+// tiles, 2 B tiles). Both operands are stored tile by tile, so every tile load reads one
+// contiguous kilobyte, a pattern the prefetchers follow.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -36,6 +36,24 @@ void configure_tiles() {
 
 constexpr int64_t kBlockM = 32;
 
+// Row r of x, rounded to bf16, into the A operand's tile order: 16-row blocks, each a run of kb
+// tiles of 16 rows x 32 columns (1 KB, one 64-byte line per row), so that every tile load reads
+// one contiguous kilobyte. Rows past M and columns past K are zero.
+inline void pack_a_row(const float* x, int64_t r, int64_t M, int64_t K, int64_t kb, uint16_t* a) {
+  uint16_t* dst = a + (r / 16) * kb * kTileElems + (r % 16) * kTileK;
+  for (int64_t t = 0; t < kb; ++t) {
+    __m512i v = _mm512_setzero_si512();
+    if (r < M) {
+      const int64_t k0 = t * kTileK, n = std::min<int64_t>(kTileK, K - k0);
+      const __mmask16 lo = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+      const __mmask16 hi = n >= 32 ? __mmask16(0xffff) : n > 16 ? __mmask16((1u << (n - 16)) - 1) : __mmask16(0);
+      const float* src = x + r * K + k0;
+      v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, src + 16), _mm512_maskz_loadu_ps(lo, src));
+    }
+    _mm512_store_si512(dst + t * kTileElems, v);
+  }
+}
+
 // The tile-register number must be a literal in the instruction.
 inline void store_accumulator(int tile, void* dst, int64_t stride) {
   switch (tile) {
@@ -60,22 +78,21 @@ inline void store_tile(int tile, float* y, int64_t M, int64_t N, int64_t m, int6
 
 // Output rows [m0, m0 + 32) x the 16-column blocks nt and (if Two) nt + 1.
 template <bool Two>
-inline void block_32(const uint16_t* A, int64_t Kp, const uint16_t* tiled, int64_t kb, int64_t nt, int64_t m0,
-                     float* y, int64_t M, int64_t N, float* tmp) {
+inline void block_32(const uint16_t* A, const uint16_t* tiled, int64_t kb, int64_t nt, int64_t m0, float* y, int64_t M,
+                     int64_t N, float* tmp) {
   _tile_zero(0);
   _tile_zero(1);
   if constexpr (Two) {
     _tile_zero(2);
     _tile_zero(3);
   }
-  const uint16_t* a0 = A + m0 * Kp;
-  const uint16_t* a1 = a0 + 16 * Kp;
+  const uint16_t* a0 = A + (m0 / 16) * kb * kTileElems;
+  const uint16_t* a1 = a0 + kb * kTileElems;
   const uint16_t* b0 = tiled + nt * kb * kTileElems;
   const uint16_t* b1 = b0 + kb * kTileElems;
-  const int64_t stride = Kp * int64_t(sizeof(uint16_t));
   for (int64_t t = 0; t < kb; ++t) {
-    _tile_loadd(4, a0 + t * kTileK, stride);
-    _tile_loadd(5, a1 + t * kTileK, stride);
+    _tile_loadd(4, a0 + t * kTileElems, 64);
+    _tile_loadd(5, a1 + t * kTileElems, 64);
     _tile_loadd(6, b0 + t * kTileElems, 64);
     _tile_dpbf16ps(0, 4, 6);
     _tile_dpbf16ps(1, 5, 6);
@@ -107,15 +124,7 @@ void gemm_tiles_amx(const float* x, int64_t M, const uint16_t* tiled, int64_t N,
 #pragma omp parallel
   {
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < Mp; ++r) {
-      uint16_t* dst = a + r * Kp;
-      if (r < M) {
-        f32_to_bf16_avx512(x + r * K, dst, K);
-        std::fill(dst + K, dst + Kp, uint16_t(0));
-      } else {
-        std::fill(dst, dst + Kp, uint16_t(0));
-      }
-    }
+    for (int64_t r = 0; r < Mp; ++r) pack_a_row(x, r, M, K, kb, a);
     configure_tiles();
     alignas(64) float tmp[16 * 16];
     // Pairs of 16-column blocks, split evenly across threads.
@@ -126,8 +135,8 @@ void gemm_tiles_amx(const float* x, int64_t M, const uint16_t* tiled, int64_t N,
       for (int64_t p = p_begin; p < p_end; ++p) {
         const int64_t nt = 2 * p;
         for (int64_t m0 = m_pass; m0 < m_end && m0 < M; m0 += kBlockM) {
-          if (nt + 1 < nb) block_32<true>(a, Kp, tiled, kb, nt, m0, y, M, N, tmp);
-          else block_32<false>(a, Kp, tiled, kb, nt, m0, y, M, N, tmp);
+          if (nt + 1 < nb) block_32<true>(a, tiled, kb, nt, m0, y, M, N, tmp);
+          else block_32<false>(a, tiled, kb, nt, m0, y, M, N, tmp);
         }
       }
     }
