@@ -127,14 +127,18 @@ void gemm_tiles_amx(const float* x, int64_t M, const uint16_t* tiled, int64_t N,
     for (int64_t r = 0; r < Mp; ++r) pack_a_row(x, r, M, K, kb, a);
     configure_tiles();
     alignas(64) float tmp[16 * 16];
-    // Pairs of 16-column blocks, split evenly across threads.
-    const int64_t pairs = (nb + 1) / 2, nt_count = omp_get_num_threads(), id = omp_get_thread_num();
-    const int64_t p_begin = pairs * id / nt_count, p_end = pairs * (id + 1) / nt_count;
+    // Work units: a pair of 16-column blocks over the rows of a pass (or, for narrow products such
+    // as LoRA projections, over 64-row slices of it), handed out dynamically: the two cores of a
+    // shared host rarely run at the same speed, and a static split waits for the slower one.
+    const int64_t pairs = (nb + 1) / 2;
+    const int64_t slice = pairs >= 8 ? pass_rows : 2 * kBlockM;
     for (int64_t m_pass = 0; m_pass < Mp; m_pass += pass_rows) {
       const int64_t m_end = std::min(Mp, m_pass + pass_rows);
-      for (int64_t p = p_begin; p < p_end; ++p) {
-        const int64_t nt = 2 * p;
-        for (int64_t m0 = m_pass; m0 < m_end && m0 < M; m0 += kBlockM) {
+      const int64_t slices = (m_end - m_pass + slice - 1) / slice;
+#pragma omp for schedule(dynamic, 1) nowait
+      for (int64_t u = 0; u < pairs * slices; ++u) {
+        const int64_t nt = 2 * (u / slices), m_begin = m_pass + (u % slices) * slice;
+        for (int64_t m0 = m_begin; m0 < std::min(m_end, m_begin + slice); m0 += kBlockM) {
           if (nt + 1 < nb) block_32<true>(a, tiled, kb, nt, m0, y, M, N, tmp);
           else block_32<false>(a, tiled, kb, nt, m0, y, M, N, tmp);
         }

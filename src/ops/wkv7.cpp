@@ -126,8 +126,9 @@ void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y) {
   const float *v = in.v.data<float>(), *a = in.a.data<float>(), *b = in.b.data<float>();
   float* S = state.data<float>();
   float* py = y.data<float>();
-  // Heads are independent; each is one thread's sequential walk over the T tokens.
-#pragma omp parallel for schedule(static) if (d.H > 1 && d.T * d.H > 4)
+  // Heads are independent; each is one thread's sequential walk over the T tokens. Over a chunk
+  // they are handed out one by one (the cores of a shared host do not keep the same pace).
+#pragma omp parallel for schedule(dynamic, 1) if (d.H > 1 && d.T * d.H > 4)
   for (int64_t h = 0; h < d.H; ++h) {
     const int64_t o = h * d.N;
     fn(r + o, w + o, k + o, v + o, a + o, b + o, d.T, d.C, S + h * d.N * d.N, py + o);
