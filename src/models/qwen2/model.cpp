@@ -52,7 +52,10 @@ Model::Model(Weights w, ForwardOptions opt) : w_(std::move(w)), opt_(opt) {
   // tied embedding is tiled once and serves both the lookup and the head.
   for (LayerWeights& L : w_.layers)
     for (Tensor* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) ops::tile_if_supported(*m);
+  // (The embedding lets go of the shared matrix first, so that the head is its sole owner and the
+  // row-major copy is given back while tiling: never two copies of the largest matrix.)
   const bool tied = w_.config.tied_embeddings;
+  if (tied) w_.embed = Tensor();
   ops::tile_if_supported(w_.lm_head);
   if (tied) w_.embed = w_.lm_head;
 }
