@@ -91,25 +91,23 @@ namespace {
 constexpr int64_t kParallelGemvBytes = int64_t(128) << 10;
 
 // Matrix-vector products of several jobs (all with R <= kGemvMaxRows input rows) in one parallel
-// region. Work units are blocks of 16 output rows of every job, in order; thread t takes the units
-// whose cumulative weight bytes fall in its share, so each thread streams one contiguous piece of
-// each matrix and per-call set-up inside the kernel happens once per piece.
+// region. The weights are cut into chunks of consecutive rows of one job (whole 128-row groups, at
+// least ~192 KB, so each is a long sequential stream for the kernels), handed to the threads one
+// at a time: the two cores of a shared host rarely keep the same pace, and a fixed split by bytes
+// waited for the slower one.
 void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
-  constexpr int64_t kBlock = 16;
-  struct Unit {
+  constexpr int64_t kChunkRows = 128, kChunkBytes = int64_t(192) << 10;
+  struct Chunk {
     size_t job;
     int64_t n0, n1;
-    int64_t end_bytes;  // cumulative bytes up to the end of this unit
   };
-  std::vector<Unit> units;
+  std::vector<Chunk> chunks;
   int64_t total = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const int64_t N = jobs[i].W.dim(0), row_bytes = jobs[i].W.dim(1) * int64_t(dtype_size(jobs[i].W.dtype()));
-    for (int64_t n0 = 0; n0 < N; n0 += kBlock) {
-      const int64_t n1 = std::min(N, n0 + kBlock);
-      total += (n1 - n0) * row_bytes;
-      units.push_back({i, n0, n1, total});
-    }
+    const int64_t rows = std::max<int64_t>(1, (kChunkBytes / row_bytes + kChunkRows - 1) / kChunkRows) * kChunkRows;
+    for (int64_t n0 = 0; n0 < N; n0 += rows) chunks.push_back({i, n0, std::min(N, n0 + rows)});
+    total += N * row_bytes;
   }
   const bool avx512 = cpu_has_avx512();
   auto run = [&](const LinearJob& j, int64_t n0, int64_t n1) {
@@ -123,20 +121,8 @@ void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
       (avx512 ? detail::gemv_avx512 : detail::gemv_portable)(x, R, j.W.raw(), j.W.dtype(), K, n0, n1, y, N);
     }
   };
-#pragma omp parallel if (total >= kParallelGemvBytes)
-  {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t lo = total * t / nt, hi = total * (t + 1) / nt;
-    size_t u = size_t(std::lower_bound(units.begin(), units.end(), lo + 1,
-                                       [](const Unit& a, int64_t v) { return a.end_bytes < v; }) -
-                      units.begin());
-    while (u < units.size() && units[u].end_bytes <= hi) {
-      size_t v = u;  // merge consecutive units of the same job into one call
-      while (v + 1 < units.size() && units[v + 1].job == units[u].job && units[v + 1].end_bytes <= hi) ++v;
-      run(jobs[units[u].job], units[u].n0, units[v].n1);
-      u = v + 1;
-    }
-  }
+#pragma omp parallel for schedule(dynamic, 1) if (total >= kParallelGemvBytes)
+  for (size_t c = 0; c < chunks.size(); ++c) run(jobs[chunks[c].job], chunks[c].n0, chunks[c].n1);
 }
 
 // f32 arithmetic on bf16/f16 weights: widen a block of W rows (exact) and run the f32 GEMM on it.
