@@ -15,13 +15,18 @@ namespace {
 // sets stay in registers while the 64 key rows of the (transposed, L1-resident) state stream by.
 void head64_tokens(const float* r, const float* w, const float* k, const float* v, const float* a, const float* b,
                    int64_t T, int64_t stride, float* S, float* y) {
-  constexpr int kN = 64, kC = kN / 16;
+  constexpr int kN = 64, kC = kN / 16, kAhead = 8;
   alignas(64) float St[kN][kN];
   for (int i = 0; i < kN; ++i)
     for (int j = 0; j < kN; ++j) St[j][i] = S[i * kN + j];
   for (int64_t t = 0; t < T; ++t) {
     const float *rt = r + t * stride, *wt = w + t * stride, *kt = k + t * stride;
     const float *vt = v + t * stride, *at = a + t * stride, *bt = b + t * stride;
+    // A head's inputs for consecutive tokens lie a model width apart (4-8 KB): a stride the
+    // hardware prefetchers do not follow across pages, so fetch a few tokens ahead by hand.
+    if (t + kAhead < T)
+      for (const float* p : {rt, wt, kt, vt, at, bt})
+        for (int l = 0; l < kN; l += 16) _mm_prefetch(reinterpret_cast<const char*>(p + kAhead * stride + l), _MM_HINT_T0);
     __m512 sa[kC], sb[kC], vv[kC], y0[kC], y1[kC];
     for (int c = 0; c < kC; ++c) sa[c] = sb[c] = y0[c] = y1[c] = _mm512_setzero_ps();
     for (int j = 0; j < kN; j += 2) {
