@@ -68,17 +68,21 @@ void blocks(const float* xp, int64_t Kp, const uint16_t* tiled, int64_t kb, int6
 void gemv_tiles_avx512(const float* x, int64_t rows, const uint16_t* tiled, int64_t K, int64_t n_begin,
                        int64_t n_end, float* y, int64_t N) {
   const int64_t kb = tile_blocks_k(K), Kp = kb * kTileK;
-  // x zero padded to whole tiles: the padding columns of W are zero, but x * 0 must not meet
-  // whatever lies past the end of x.
-  thread_local std::vector<float> xp;
-  xp.assign(size_t(rows * Kp), 0.0f);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < K; ++k) xp[size_t(r * Kp + k)] = x[r * K + k];
+  // When K is not a multiple of the tile width, x is copied zero padded to whole tiles: the
+  // padding columns of W are zero, but x * 0 must not meet whatever lies past the end of x.
+  const float* xs = x;
+  if (Kp != K) {
+    thread_local std::vector<float> xp;
+    xp.assign(size_t(rows * Kp), 0.0f);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < K; ++k) xp[size_t(r * Kp + k)] = x[r * K + k];
+    xs = xp.data();
+  }
   switch (rows) {
-    case 1: blocks<1>(xp.data(), Kp, tiled, kb, n_begin, n_end, y, N); break;
-    case 2: blocks<2>(xp.data(), Kp, tiled, kb, n_begin, n_end, y, N); break;
-    case 3: blocks<3>(xp.data(), Kp, tiled, kb, n_begin, n_end, y, N); break;
-    default: blocks<4>(xp.data(), Kp, tiled, kb, n_begin, n_end, y, N); break;
+    case 1: blocks<1>(xs, Kp, tiled, kb, n_begin, n_end, y, N); break;
+    case 2: blocks<2>(xs, Kp, tiled, kb, n_begin, n_end, y, N); break;
+    case 3: blocks<3>(xs, Kp, tiled, kb, n_begin, n_end, y, N); break;
+    default: blocks<4>(xs, Kp, tiled, kb, n_begin, n_end, y, N); break;
   }
 }
 
