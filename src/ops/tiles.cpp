@@ -79,9 +79,9 @@ void gemv_tiles_portable(const float* x, int64_t rows, const uint16_t* tiled, in
       for (int64_t t = 0; t < kb; ++t)
         for (int64_t j = 0; j < kTileK / 2; ++j) {
           const int64_t k = t * kTileK + 2 * j;
+          if (k >= K) break;
           const float x0 = x[r * K + k], x1 = k + 1 < K ? x[r * K + k + 1] : 0.0f;
           const uint16_t* line = block + t * kTileElems + j * 2 * kTileN;
-          if (k >= K) break;
           for (int64_t i = 0; i < kTileN; ++i)
             acc[i] += bf16_to_f32(line[2 * i]) * x0 + bf16_to_f32(line[2 * i + 1]) * x1;
         }

@@ -1,7 +1,7 @@
 // Matrix products over tiled bf16 weights on the AMX units. x is rounded to bf16 once per call
-// into a zero-padded copy in tile order; each thread owns a range of 16-column weight blocks and
-// computes 32 x 32 output blocks with the usual 2 x 2 tile blocking (4 accumulator tiles, 2 A
-// tiles, 2 B tiles). Both operands are stored tile by tile, so every tile load reads one
+// into a zero-padded copy in tile order; the threads take pairs of 16-column weight blocks (over
+// row slices) one at a time and compute 32 x 32 output blocks with the usual 2 x 2 tile blocking
+// (4 accumulator tiles, 2 A tiles, 2 B tiles). Both operands are stored tile by tile, so every tile load reads one
 // contiguous kilobyte, a pattern the prefetchers follow.
 #include <immintrin.h>
 #include <omp.h>
