@@ -6,9 +6,9 @@
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
-#include "ops/tiles.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
+#include "ops/tiles.h"
 
 namespace gander::qwen2 {
 
