@@ -14,6 +14,20 @@ void pack_tiles(const uint16_t* W, int64_t N, int64_t K, uint16_t* tiled) {
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < nb; ++b) {
     uint16_t* dst = tiled + b * kb * kTileElems;
+    if (b * kTileN + kTileN <= N && K % kTileK == 0) {
+      // A whole block: each row's column pair (k, k+1) moves as one 32-bit word into its line.
+      auto* out = reinterpret_cast<uint32_t*>(dst);
+      for (int64_t i = 0; i < kTileN; ++i) {
+        const uint16_t* row = W + (b * kTileN + i) * K;
+        for (int64_t t = 0; t < kb; ++t)
+          for (int64_t j = 0; j < kTileK / 2; ++j) {
+            uint32_t pair;
+            std::memcpy(&pair, row + t * kTileK + 2 * j, sizeof(pair));
+            out[t * (kTileElems / 2) + j * kTileN + i] = pair;
+          }
+      }
+      continue;
+    }
     std::memset(dst, 0, size_t(kb * kTileElems) * sizeof(uint16_t));
     for (int64_t i = 0; i < kTileN && b * kTileN + i < N; ++i) {
       const int64_t n = b * kTileN + i;
