@@ -59,6 +59,42 @@ OpCase linear_case(DType wt, ops::Precision p, bool tiled = false) {
   return c;
 }
 
+// The fusions of a LinearJob (input mix, activation, accumulation) on every path: matrix-vector
+// (up to 4 rows), AMX (tiled bf16 at bf16 precision) and the library GEMMs with passes around them.
+// Sizes: rows, K, N, fusion (0 act, 1 accumulate, 2 mix + act, 3 mix + accumulate).
+OpCase linear_fused_case(DType wt, ops::Precision p, bool tiled) {
+  OpCase c;
+  c.name = concat("linear_fused_w", dtype_name(wt), tiled ? "_tiles_" : "_", ops::precision_name(p));
+  c.grid = {{1, 17, 5, 0},   {2, 33, 70, 1},  {4, 64, 64, 2},   {3, 130, 257, 3}, {5, 129, 65, 0},
+            {37, 200, 513, 1}, {64, 768, 96, 2}, {100, 64, 17, 3}, {33, 70, 40, 2}, {48, 96, 769, 0}};
+  c.forward = [wt, p, tiled](const Sizes& s, Rng& rng) {
+    const int64_t R = s[0], K = s[1], N = s[2], fusion = s[3];
+    const ops::Act acts[] = {ops::Act::Tanh, ops::Act::Sigmoid, ops::Act::ReluSquared, ops::Act::Silu};
+    Tensor x = random_tensor(rng, {R, K}), shifted = random_tensor(rng, {R, K}), mix = random_tensor(rng, {K}, 0.5f);
+    Tensor W = random_tensor(rng, {N, K}, 1.0f / std::sqrt(float(K)), wt);
+    Tensor bias = random_tensor(rng, {N});
+    Tensor ref = random_tensor(rng, {R, N}), fast = Tensor::empty(DType::F32, {R, N});
+    fast.copy_from(ref);  // what accumulation adds to
+    const Tensor Wf = tiled ? ops::tile_matrix(W) : W;
+    ops::LinearJob rj{x, W, &bias, ref}, fj{x, Wf, &bias, fast};
+    for (ops::LinearJob* j : {&rj, &fj}) {
+      if (fusion % 2 == 0) j->act = acts[(R + K) % 4];
+      j->accumulate = fusion % 2 == 1;
+      if (fusion >= 2) {
+        j->mix_to = &shifted;
+        j->mix = &mix;
+      }
+    }
+    ops::ref::linear(rj);
+    ops::fast::linear(fj, p);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = (p == ops::Precision::BF16 && wt == DType::BF16 && R > ops::kGemvMaxRows) ? kBf16Tol : kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
 OpCase gemv_portable_case() {
   OpCase c;
   c.name = "gemv_portable_vs_avx512";
@@ -383,6 +419,10 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(linear_case(DType::BF16, ops::Precision::BF16));
     v.push_back(linear_case(DType::BF16, ops::Precision::F32, true));
     v.push_back(linear_case(DType::BF16, ops::Precision::BF16, true));
+    for (DType wt : {DType::F32, DType::F16}) v.push_back(linear_fused_case(wt, ops::Precision::F32, false));
+    v.push_back(linear_fused_case(DType::BF16, ops::Precision::BF16, false));
+    v.push_back(linear_fused_case(DType::BF16, ops::Precision::F32, true));
+    v.push_back(linear_fused_case(DType::BF16, ops::Precision::BF16, true));
     v.push_back(gemv_portable_case());
     v.push_back(linear_group_case());
     for (ops::Act a : {ops::Act::Tanh, ops::Act::Sigmoid, ops::Act::Exp, ops::Act::Softplus, ops::Act::ReluSquared,

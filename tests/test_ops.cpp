@@ -116,6 +116,32 @@ TEST(Embedding, RejectsOutOfRangeIds) {
   EXPECT_THROW(ops::embedding(table, bad, out), Error);
 }
 
+// The reference of a fused product is, by definition, the separate ops in a row.
+TEST(Linear, FusionsGiveTheSeparateOps) {
+  Rng rng(7);
+  const int64_t R = 6, K = 24, N = 10;
+  Tensor x = random_tensor(rng, {R, K}), shifted = random_tensor(rng, {R, K}), mix = random_tensor(rng, {K});
+  Tensor W = random_tensor(rng, {N, K}), bias = random_tensor(rng, {N}), residual = random_tensor(rng, {R, N});
+  Tensor mixed = Tensor::empty(DType::F32, {R, K}), plain = Tensor::empty(DType::F32, {R, N});
+  ops::ref::lerp(x, shifted, mix, mixed);
+  ops::ref::linear(mixed, W, &bias, plain);
+
+  Tensor fused = Tensor::empty(DType::F32, {R, N}), separate = Tensor::empty(DType::F32, {R, N});
+  ops::ref::activation(ops::Act::Sigmoid, plain, separate);
+  ops::ref::linear(ops::LinearJob{x, W, &bias, fused, ops::Act::Sigmoid, false, &shifted, &mix});
+  EXPECT_EQ(fused.to_f32_vector(), separate.to_f32_vector());
+
+  fused.copy_from(residual);
+  ops::add(residual, plain, separate);
+  ops::ref::linear(ops::LinearJob{x, W, &bias, fused, {}, true, &shifted, &mix});
+  EXPECT_EQ(fused.to_f32_vector(), separate.to_f32_vector());
+
+  EXPECT_THROW(ops::linear(ops::LinearJob{x, W, &bias, fused, ops::Act::Tanh, true}), Error);
+  EXPECT_THROW(ops::linear(ops::LinearJob{x, W, &bias, fused, {}, false, &shifted, nullptr}), Error);
+  Tensor short_mix = random_tensor(rng, {K - 1});
+  EXPECT_THROW(ops::linear(ops::LinearJob{x, W, &bias, fused, {}, false, &shifted, &short_mix}), Error);
+}
+
 TEST(OpChecks, ShapeMismatchIsAnError) {
   Tensor x = Tensor::zeros(DType::F32, {2, 8}), W = Tensor::zeros(DType::F32, {3, 7}), y = Tensor::empty(DType::F32, {2, 3});
   try {

@@ -1,11 +1,18 @@
 // Linear layer: out[r, n] = sum_k x[r, k] * W[n, k] (+ bias[n]), W in PyTorch's [out, in] layout.
 // x and out are f32; W is f32, bf16 or f16. This one op serves both the matrix-vector products of
 // decoding (few rows: a hand-written kernel that streams W once, bound by memory bandwidth) and the
-// matrix products of prefill and training (many rows: oneDNN, bound by arithmetic).
+// matrix products of prefill and training (many rows: oneDNN or our AMX kernel, bound by arithmetic).
+//
+// A product can also take over the element-wise work on each side of it (a token-shift mix of its
+// input, an activation or a residual add of its output): in prefill each of those is otherwise a
+// pass over a [T, C] activation that no longer fits the caches, while the product's kernel has
+// the data in registers anyway. Every path gives the result of the separate ops.
 #pragma once
+#include <optional>
 #include <span>
 
 #include "core/tensor.h"
+#include "ops/elementwise.h"
 
 namespace gander::ops {
 
@@ -20,25 +27,55 @@ inline constexpr int64_t kGemvMaxRows = 4;
 
 void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p = Precision::F32);
 
-// Several independent products with the same row count, run as one job: when decoding, one
-// parallel region streams all of their weights (split evenly by bytes across threads) instead of
-// waking the threads once per small matrix.
+// One product with its fusions:
+//   in[r]  = mix_to ? x[r] + (mix_to[r] - x[r]) * mix : x[r]     (ops::lerp, mix broadcast over rows)
+//   v[r]   = in[r] . W^T + bias
+//   out[r] = accumulate ? out[r] + v[r] : act ? act(v[r]) : v[r]
 struct LinearJob {
   const Tensor& x;
   const Tensor& W;
   const Tensor* bias;
   Tensor& out;
+  std::optional<Act> act = {};
+  bool accumulate = false;  // out += product (a residual stream); not with act
+  const Tensor* mix_to = nullptr;
+  const Tensor* mix = nullptr;  // [K]
 };
+void linear(const LinearJob& job, Precision p = Precision::F32);
+
+// Several independent products with the same row count, run as one job: when decoding, one
+// parallel region streams all of their weights (split evenly by bytes across threads) instead of
+// waking the threads once per small matrix.
 void linear_group(std::span<const LinearJob> jobs, Precision p = Precision::F32);
 
 namespace ref {
+void linear(const LinearJob& job);
 void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out);
-}
+}  // namespace ref
 namespace fast {
+void linear(const LinearJob& job, Precision p = Precision::F32);
 void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p = Precision::F32);
-}
+}  // namespace fast
 
 namespace detail {
+// The output side of a LinearJob, for the kernels that apply it where the product is computed.
+struct Epilogue {
+  const float* bias = nullptr;
+  std::optional<Act> act = {};
+  bool accumulate = false;
+  bool trivial() const { return !bias && !act && !accumulate; }
+};
+// y[r, n0..n1) = epilogue(v[r, n0..n1)) for r < rows (v has row stride ldv, y ldy; v may be y).
+void finish_rows(const Epilogue& e, const float* v, int64_t ldv, float* y, int64_t ldy, int64_t rows, int64_t n0,
+                 int64_t n1);
+// The input side: rows of x, or of the token-shift mix lerp(x, to, mix) when `to` is set.
+struct InputRows {
+  const float* x;
+  const float* to = nullptr;
+  const float* mix = nullptr;
+  int64_t rows = 0;
+};
+
 // y[r, n] = x[r, :] . W[n, :] for n in [n_begin, n_end), r < rows <= kGemvMaxRows; y has row stride N.
 using GemvFn = void (*)(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin,
                         int64_t n_end, float* y, int64_t N);

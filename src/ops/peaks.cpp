@@ -78,7 +78,7 @@ double measure_matmul_peak(bool bf16, int n) {
   for (int r = 0; r < 4; ++r) {
     for (int kernel = 0; kernel < (amx ? 2 : 1); ++kernel) {
       const double t0 = now_seconds();
-      if (kernel == 1) detail::gemm_tiles_amx(a.data(), n, tiles.data(), n, n, c.data());
+      if (kernel == 1) detail::gemm_tiles_amx({a.data(), nullptr, nullptr, n}, tiles.data(), n, n, c.data(), {});
       else if (bf16) detail::gemm_bf16(a.data(), wb.data(), n, n, n, c.data());
       else detail::gemm_f32(a.data(), wf.data(), n, n, n, c.data(), n);
       const double dt = now_seconds() - t0;

@@ -49,15 +49,19 @@ void pack_tiles(const uint16_t* W, int64_t N, int64_t K, uint16_t* tiled);
 void unpack_tile_rows(const uint16_t* tiled, int64_t K, int64_t n0, int64_t count, float* out);
 
 namespace detail {
+struct InputRows;  // ops/linear.h
+struct Epilogue;
+
 // y[r, n] = x[r, :] . W[n, :] for n in [n_begin, n_end) (n_begin a multiple of kTileN), r < rows,
 // f32 arithmetic on the exactly widened weights; y has row stride N.
 void gemv_tiles_portable(const float* x, int64_t rows, const uint16_t* tiled, int64_t K, int64_t n_begin,
                          int64_t n_end, float* y, int64_t N);
 void gemv_tiles_avx512(const float* x, int64_t rows, const uint16_t* tiled, int64_t K, int64_t n_begin,
                        int64_t n_end, float* y, int64_t N);
-// y[M, N] = bf16(x)[M, K] . W^T on the AMX units (f32 accumulation); parallel over N. Only after
-// cpu_has_amx_bf16().
-void gemm_tiles_amx(const float* x, int64_t M, const uint16_t* tiled, int64_t N, int64_t K, float* y);
+// y[M, N] = epilogue(bf16(in)[M, K] . W^T) on the AMX units (f32 accumulation), M = in.rows; the
+// input mix is formed while x is rounded to bf16, the epilogue applied to each output tile while
+// it is in L1. Only after cpu_has_amx_bf16().
+void gemm_tiles_amx(const InputRows& in, const uint16_t* tiled, int64_t N, int64_t K, float* y, const Epilogue& e);
 }  // namespace detail
 
 }  // namespace gander::ops

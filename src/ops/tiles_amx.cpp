@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/elementwise.h"
 #include "ops/linear.h"
 #include "ops/tiles.h"
 
@@ -36,19 +37,27 @@ void configure_tiles() {
 
 constexpr int64_t kBlockM = 32;
 
-// Row r of x, rounded to bf16, into the A operand's tile order: 16-row blocks, each a run of kb
-// tiles of 16 rows x 32 columns (1 KB, one 64-byte line per row), so that every tile load reads
-// one contiguous kilobyte. Rows past M and columns past K are zero.
-inline void pack_a_row(const float* x, int64_t r, int64_t M, int64_t K, int64_t kb, uint16_t* a) {
+// Row r of the input (x, or its token-shift mix), rounded to bf16, into the A operand's tile
+// order: 16-row blocks, each a run of kb tiles of 16 rows x 32 columns (1 KB, one 64-byte line per
+// row), so that every tile load reads one contiguous kilobyte. Rows past M and columns past K are
+// zero.
+inline __m512 input_16(const InputRows& in, int64_t off, int64_t k0, __mmask16 m) {
+  const __m512 a = _mm512_maskz_loadu_ps(m, in.x + off);
+  if (!in.to) return a;
+  const __m512 b = _mm512_maskz_loadu_ps(m, in.to + off), mix = _mm512_maskz_loadu_ps(m, in.mix + k0);
+  return _mm512_fmadd_ps(_mm512_sub_ps(b, a), mix, a);
+}
+
+inline void pack_a_row(const InputRows& in, int64_t r, int64_t K, int64_t kb, uint16_t* a) {
   uint16_t* dst = a + (r / 16) * kb * kTileElems + (r % 16) * kTileK;
   for (int64_t t = 0; t < kb; ++t) {
     __m512i v = _mm512_setzero_si512();
-    if (r < M) {
+    if (r < in.rows) {
       const int64_t k0 = t * kTileK, n = std::min<int64_t>(kTileK, K - k0);
       const __mmask16 lo = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
       const __mmask16 hi = n >= 32 ? __mmask16(0xffff) : n > 16 ? __mmask16((1u << (n - 16)) - 1) : __mmask16(0);
-      const float* src = x + r * K + k0;
-      v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, src + 16), _mm512_maskz_loadu_ps(lo, src));
+      const int64_t off = r * K + k0;
+      v = (__m512i)_mm512_cvtne2ps_pbh(input_16(in, off + 16, k0 + 16, hi), input_16(in, off, k0, lo));
     }
     _mm512_store_si512(dst + t * kTileElems, v);
   }
@@ -64,22 +73,35 @@ inline void store_accumulator(int tile, void* dst, int64_t stride) {
   }
 }
 
-// Writes a 16x16 accumulator tile to y[m.., n..], clipped to [M, N].
-inline void store_tile(int tile, float* y, int64_t M, int64_t N, int64_t m, int64_t n, float* tmp) {
+// Writes a 16x16 accumulator tile to y[m.., n..], clipped to [M, N], through the epilogue.
+inline void store_tile(int tile, float* y, int64_t M, int64_t N, int64_t m, int64_t n, const Epilogue& e, float* tmp) {
   if (m >= M || n >= N) return;
-  if (m + 16 <= M && n + 16 <= N) {
+  const bool whole = m + 16 <= M && n + 16 <= N;
+  if (whole && e.trivial()) {
     store_accumulator(tile, y + m * N + n, N * int64_t(sizeof(float)));
     return;
   }
   store_accumulator(tile, tmp, 64);
   const int64_t rows = std::min<int64_t>(16, M - m), cols = std::min<int64_t>(16, N - n);
-  for (int64_t i = 0; i < rows; ++i) std::memcpy(y + (m + i) * N + n, tmp + i * 16, size_t(cols) * sizeof(float));
+  const __mmask16 cm = cols == 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __m512 bias = e.bias ? _mm512_maskz_loadu_ps(cm, e.bias + n) : _mm512_setzero_ps();
+  if (e.act) {
+    for (int64_t i = 0; i < rows; ++i) _mm512_store_ps(tmp + i * 16, _mm512_add_ps(_mm512_load_ps(tmp + i * 16), bias));
+    activation_avx512(*e.act, tmp, tmp, rows * 16);
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    float* dst = y + (m + i) * N + n;
+    __m512 v = _mm512_load_ps(tmp + i * 16);
+    if (!e.act) v = _mm512_add_ps(v, bias);
+    if (e.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(cm, dst));
+    _mm512_mask_storeu_ps(dst, cm, v);
+  }
 }
 
 // Output rows [m0, m0 + 32) x the 16-column blocks nt and (if Two) nt + 1.
 template <bool Two>
 inline void block_32(const uint16_t* A, const uint16_t* tiled, int64_t kb, int64_t nt, int64_t m0, float* y, int64_t M,
-                     int64_t N, float* tmp) {
+                     int64_t N, const Epilogue& e, float* tmp) {
   _tile_zero(0);
   _tile_zero(1);
   if constexpr (Two) {
@@ -103,17 +125,17 @@ inline void block_32(const uint16_t* A, const uint16_t* tiled, int64_t kb, int64
     }
   }
   const int64_t n = nt * kTileN;
-  store_tile(0, y, M, N, m0, n, tmp);
-  store_tile(1, y, M, N, m0 + 16, n, tmp);
+  store_tile(0, y, M, N, m0, n, e, tmp);
+  store_tile(1, y, M, N, m0 + 16, n, e, tmp);
   if constexpr (Two) {
-    store_tile(2, y, M, N, m0, n + 16, tmp);
-    store_tile(3, y, M, N, m0 + 16, n + 16, tmp);
+    store_tile(2, y, M, N, m0, n + 16, e, tmp);
+    store_tile(3, y, M, N, m0 + 16, n + 16, e, tmp);
   }
 }
 }  // namespace
 
-void gemm_tiles_amx(const float* x, int64_t M, const uint16_t* tiled, int64_t N, int64_t K, float* y) {
-  const int64_t kb = tile_blocks_k(K), Kp = kb * kTileK, nb = tile_blocks_n(N);
+void gemm_tiles_amx(const InputRows& in, const uint16_t* tiled, int64_t N, int64_t K, float* y, const Epilogue& e) {
+  const int64_t M = in.rows, kb = tile_blocks_k(K), Kp = kb * kTileK, nb = tile_blocks_n(N);
   const int64_t Mp = (M + kBlockM - 1) / kBlockM * kBlockM;
   thread_local std::vector<uint16_t> A;
   A.resize(size_t(Mp * Kp) + 32);
@@ -124,7 +146,7 @@ void gemm_tiles_amx(const float* x, int64_t M, const uint16_t* tiled, int64_t N,
 #pragma omp parallel
   {
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < Mp; ++r) pack_a_row(x, r, M, K, kb, a);
+    for (int64_t r = 0; r < Mp; ++r) pack_a_row(in, r, K, kb, a);
     configure_tiles();
     alignas(64) float tmp[16 * 16];
     // Work units: a pair of 16-column blocks over the rows of a pass (or, for narrow products such
@@ -139,8 +161,8 @@ void gemm_tiles_amx(const float* x, int64_t M, const uint16_t* tiled, int64_t N,
       for (int64_t u = 0; u < pairs * slices; ++u) {
         const int64_t nt = 2 * (u / slices), m_begin = m_pass + (u % slices) * slice;
         for (int64_t m0 = m_begin; m0 < std::min(m_end, m_begin + slice); m0 += kBlockM) {
-          if (nt + 1 < nb) block_32<true>(a, tiled, kb, nt, m0, y, M, N, tmp);
-          else block_32<false>(a, tiled, kb, nt, m0, y, M, N, tmp);
+          if (nt + 1 < nb) block_32<true>(a, tiled, kb, nt, m0, y, M, N, e, tmp);
+          else block_32<false>(a, tiled, kb, nt, m0, y, M, N, e, tmp);
         }
       }
     }

@@ -83,16 +83,19 @@ void Model::run_chunk(std::span<const int32_t> ids, KvCache& cache, Tensor* logi
     ops::rope(q, positions, c.rope_theta, q);
     ops::rope(k, positions, c.rope_theta, k);
     ops::attention(q, cache.k[size_t(l)].rows(0, pos0 + T), cache.v[size_t(l)].rows(0, pos0 + T), pos0, att);
-    ops::linear(att.reshape({T, H * hd}), L.o, nullptr, o, opt_.precision);
-    if (trace) trace->attn_output.push_back(o.clone());
-    ops::add(h, o, h);
+    const Tensor att2 = att.reshape({T, H * hd});
+    if (trace) {
+      ops::linear(att2, L.o, nullptr, o, opt_.precision);
+      trace->attn_output.push_back(o.clone());
+      ops::add(h, o, h);
+    } else {
+      ops::linear({.x = att2, .W = L.o, .bias = nullptr, .out = h, .accumulate = true}, opt_.precision);
+    }
     ops::rms_norm(h, L.post_attn_norm, c.rms_eps, x);
-    const ops::LinearJob mlp[] = {{x, L.gate, nullptr, gate}, {x, L.up, nullptr, up}};
+    const ops::LinearJob mlp[] = {{x, L.gate, nullptr, gate, ops::Act::Silu}, {x, L.up, nullptr, up}};
     ops::linear_group(mlp, opt_.precision);
-    ops::activation(ops::Act::Silu, gate, gate);
     ops::mul(gate, up, gate);
-    ops::linear(gate, L.down, nullptr, o, opt_.precision);
-    ops::add(h, o, h);
+    ops::linear({.x = gate, .W = L.down, .bias = nullptr, .out = h, .accumulate = true}, opt_.precision);
     if (trace && l + 1 < c.n_layer) trace->hidden.push_back(h.clone());
   }
   cache.length = pos0 + T;

@@ -14,7 +14,7 @@ namespace gander::rwkv7 {
 // Activations for one chunk, allocated for the longest chunk and viewed at the current length.
 struct Model::Scratch {
   int64_t capacity = 0;
-  Tensor h, x, xx, xr, xw, xk, xv, xa, xg, r, w, k, v, a, g, kk, b, y, v_first, out, hid;
+  Tensor h, x, xx, r, w, k, v, a, g, kk, b, y, v_first, hid;
   Tensor lora_w, lora_a, lora_g, lora_v;  // LoRA hidden activations [T, rank]
   Tensor last;  // [1, C] for last-token logits
 
@@ -22,7 +22,7 @@ struct Model::Scratch {
     if (T <= capacity) return;
     capacity = T;
     const int64_t C = c.n_embd;
-    for (Tensor* t : {&h, &x, &xx, &xr, &xw, &xk, &xv, &xa, &xg, &r, &w, &k, &v, &a, &g, &kk, &b, &y, &v_first, &out})
+    for (Tensor* t : {&h, &x, &xx, &r, &w, &k, &v, &a, &g, &kk, &b, &y, &v_first})
       *t = Tensor::empty(DType::F32, {T, C});
     hid = Tensor::empty(DType::F32, {T, c.dim_ffn});
     lora_w = Tensor::empty(DType::F32, {T, c.rank_w});
@@ -71,39 +71,33 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
   Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
   ops::layer_norm(h, L.ln1_w, L.ln1_b, kLayerNormEps, x);
   token_shift(x, xx, state.att_shift[size_t(l)], T, C);
-  Tensor xr = view(s.xr, T, C), xw = view(s.xw, T, C), xk = view(s.xk, T, C), xv = view(s.xv, T, C);
-  Tensor xa = view(s.xa, T, C), xg = view(s.xg, T, C);
-  ops::lerp(x, xx, L.x_r, xr);
-  ops::lerp(x, xx, L.x_w, xw);
-  ops::lerp(x, xx, L.x_k, xk);
-  ops::lerp(x, xx, L.x_v, xv);
-  ops::lerp(x, xx, L.x_a, xa);
-  ops::lerp(x, xx, L.x_g, xg);
 
   Tensor r = view(s.r, T, C), w = view(s.w, T, C), k = view(s.k, T, C), v = view(s.v, T, C);
   Tensor a = view(s.a, T, C), g = view(s.g, T, C), nu = view(s.y, T, C);
   Tensor lw = view(s.lora_w, T, c.rank_w), la = view(s.lora_a, T, c.rank_a), lg = view(s.lora_g, T, c.rank_g);
   Tensor lv = view(s.lora_v, T, std::max<int64_t>(c.rank_v, 1));
   // The projections and the first LoRA matrices (decay, in-context rate, gate, value residual)
-  // all read this token's mixes: one group.
-  std::vector<ops::LinearJob> first = {{xr, L.receptance, nullptr, r}, {xk, L.key, nullptr, k},
-                                       {xv, L.value, nullptr, v},      {xw, L.w1, nullptr, lw},
-                                       {xa, L.a1, nullptr, la},        {xg, L.g1, nullptr, lg}};
-  if (l > 0) first.push_back({xv, L.v1, nullptr, lv});
+  // all read this token's mixes with the previous one (x_r, x_w, ...), formed as each product
+  // reads its input: one group.
+  using ops::Act;
+  auto from_mix = [&](const Tensor& W, Tensor& out, const Tensor& mix, std::optional<Act> act = {}) {
+    return ops::LinearJob{.x = x, .W = W, .bias = nullptr, .out = out, .act = act, .mix_to = &xx, .mix = &mix};
+  };
+  std::vector<ops::LinearJob> first = {from_mix(L.receptance, r, L.x_r),   from_mix(L.key, k, L.x_k),
+                                       from_mix(L.value, v, L.x_v),        from_mix(L.w1, lw, L.x_w, Act::Tanh),
+                                       from_mix(L.a1, la, L.x_a),          from_mix(L.g1, lg, L.x_g, Act::Sigmoid)};
+  if (l > 0) first.push_back(from_mix(L.v1, lv, L.x_v));
   ops::linear_group(first, p);
-  ops::activation(ops::Act::Tanh, lw, lw);
-  ops::activation(ops::Act::Sigmoid, lg, lg);
-  std::vector<ops::LinearJob> second = {{lw, L.w2, &L.w0, w}, {la, L.a2, &L.a0, a}, {lg, L.g2, nullptr, g}};
-  if (l > 0) second.push_back({lv, L.v2, &L.v0, nu});
+  std::vector<ops::LinearJob> second = {
+      {lw, L.w2, &L.w0, w}, {la, L.a2, &L.a0, a, Act::Sigmoid}, {lg, L.g2, nullptr, g}};
+  if (l > 0) second.push_back({lv, L.v2, &L.v0, nu, Act::Sigmoid});
   ops::linear_group(second, p);
-  ops::activation(ops::Act::Sigmoid, a, a);
 
   Tensor v_first = view(s.v_first, T, C);
   if (l == 0) {
     v_first.copy_from(v);
   } else {
-    // Value residual: v <- lerp(v, v_first, sigmoid(nu)), with a per-element mix.
-    ops::activation(ops::Act::Sigmoid, nu, nu);
+    // Value residual: v <- lerp(v, v_first, nu), with a per-element mix (nu is already sigmoid'ed).
     float* pv = v.data<float>();
     const float *pf = v_first.data<float>(), *pn = nu.data<float>();
 #pragma omp parallel for simd schedule(static) if (T * C > 65536)
@@ -130,24 +124,21 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
         for (int64_t j = 0; j < N; ++j) py[o + j] = (py[o + j] + sum * pv[o + j]) * pg[o + j];
       }
   }
-  Tensor out = view(s.out, T, C);
-  ops::linear(y, L.output, nullptr, out, p);
-  ops::add(h, out, h);
+  ops::linear({.x = y, .W = L.output, .bias = nullptr, .out = h, .accumulate = true}, p);  // residual
 }
 
 void Model::channel_mix(int64_t l, Scratch& s, State& state, int64_t T) {
   const Config& c = w_.config;
   const LayerWeights& L = w_.layers[size_t(l)];
   const int64_t C = c.n_embd;
-  Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C), xk = view(s.xk, T, C);
+  Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
   ops::layer_norm(h, L.ln2_w, L.ln2_b, kLayerNormEps, x);
   token_shift(x, xx, state.ffn_shift[size_t(l)], T, C);
-  ops::lerp(x, xx, L.ffn_x_k, xk);
-  Tensor hid = view(s.hid, T, c.dim_ffn), out = view(s.out, T, C);
-  ops::linear(xk, L.ffn_key, nullptr, hid, opt_.precision);
-  ops::activation(ops::Act::ReluSquared, hid, hid);
-  ops::linear(hid, L.ffn_value, nullptr, out, opt_.precision);
-  ops::add(h, out, h);
+  Tensor hid = view(s.hid, T, c.dim_ffn);
+  ops::linear({.x = x, .W = L.ffn_key, .bias = nullptr, .out = hid, .act = ops::Act::ReluSquared, .mix_to = &xx,
+               .mix = &L.ffn_x_k},
+              opt_.precision);
+  ops::linear({.x = hid, .W = L.ffn_value, .bias = nullptr, .out = h, .accumulate = true}, opt_.precision);
 }
 
 void Model::run_chunk(std::span<const int32_t> ids, State& state, Tensor* logits, bool all_logits, Tensor* hidden) {
