@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/cpu.h"
 #include "ops/checks.h"
 #include "ops/impl.h"
 
@@ -80,7 +81,7 @@ namespace fast {
 // f32 two-pass statistics, vectorised, rows in parallel. A row is reduced by one thread in a
 // fixed order, so results do not depend on the thread count.
 namespace {
-inline void normalize_slice(const float* x, const float* w, const float* b, float eps, int64_t n, float* y) {
+void normalize_slice(const float* x, const float* w, const float* b, float eps, int64_t n, float* y) {
   float sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < n; ++i) sum += x[i];
@@ -101,10 +102,10 @@ void group_norm(const Tensor& x, int64_t groups, const Tensor& w, const Tensor& 
   const int64_t C = x.dim(-1), R = rows_of(x), G = C / groups;
   const float *px = x.data<float>(), *pw = w.data<float>(), *pb = b.data<float>();
   float* po = out.data<float>();
+  const auto slice = cpu_has_avx512() ? detail::normalize_avx512 : normalize_slice;
 #pragma omp parallel for schedule(static) if (R * C > 32768)
   for (int64_t r = 0; r < R; ++r)
-    for (int64_t g = 0; g < groups; ++g)
-      normalize_slice(px + r * C + g * G, pw + g * G, pb + g * G, eps, G, po + r * C + g * G);
+    for (int64_t g = 0; g < groups; ++g) slice(px + r * C + g * G, pw + g * G, pb + g * G, eps, G, po + r * C + g * G);
 }
 void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
   check_norm("rms_norm", x, out, x.dim(-1));

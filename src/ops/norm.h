@@ -25,4 +25,9 @@ void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out);
 void l2_norm_groups(const Tensor& x, int64_t group, float eps, Tensor& out);
 }  // namespace fast
 
+namespace detail {
+// One slice of layer_norm / group_norm: n floats, two-pass f32 statistics, AVX-512.
+void normalize_avx512(const float* x, const float* w, const float* b, float eps, int64_t n, float* y);
+}  // namespace detail
+
 }  // namespace gander::ops
