@@ -410,6 +410,26 @@ OpCase wkv7_prepare_case() {
   return c;
 }
 
+OpCase wkv7_output_case() {
+  OpCase c;
+  c.name = "wkv7_output";
+  c.grid = {{1, 1, 64}, {3, 2, 64}, {17, 12, 64}, {5, 3, 16}, {4, 2, 8}};  // T, heads, head size
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t T = s[0], C = s[1] * s[2], N = s[2];
+    Tensor y = random_tensor(rng, {T, C}, 3.0f), r = random_tensor(rng, {T, C}), k = random_tensor(rng, {T, C});
+    Tensor v = random_tensor(rng, {T, C}), g = random_tensor(rng, {T, C});
+    Tensor lw = random_tensor(rng, {C}), lb = random_tensor(rng, {C}), rk = random_tensor(rng, {C});
+    Tensor ref = Tensor::empty(DType::F32, {T, C}), fast = y.clone();
+    ops::ref::wkv7_output({y, r, k, v, g, lw, lb, rk, 64e-5f}, N, ref);
+    ops::fast::wkv7_output({fast, r, k, v, g, lw, lb, rk, 64e-5f}, N, fast);  // in place, as the model runs it
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
 }  // namespace
 
 const std::vector<OpCase>& op_registry() {
@@ -438,6 +458,7 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(wkv7_case());
     v.push_back(wkv7_portable_case());
     v.push_back(wkv7_prepare_case());
+    v.push_back(wkv7_output_case());
     return v;
   }();
   return cases;

@@ -5,6 +5,7 @@
 #include "core/cpu.h"
 #include "ops/checks.h"
 #include "ops/impl.h"
+#include "ops/norm.h"
 
 namespace gander::ops {
 
@@ -138,6 +139,68 @@ void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y) {
 
 void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y) {
   impl() == Impl::Reference ? ref::wkv7(in, state, y) : fast::wkv7(in, state, y);
+}
+
+namespace {
+void check_output(const Wkv7Output& o, int64_t N, const Tensor& out) {
+  for (auto [t, name] : {std::pair{&o.y, "y"}, {&o.r, "r"}, {&o.k, "k"}, {&o.v, "v"}, {&o.g, "g"}, {&out, "out"}}) {
+    require_f32(*t, "wkv7_output", name);
+    require_same_shape(o.y, *t, "wkv7_output");
+  }
+  const int64_t C = o.y.dim(-1);
+  for (auto [t, name] : {std::pair{&o.ln_w, "ln_w"}, {&o.ln_b, "ln_b"}, {&o.r_k, "r_k"}}) {
+    require_f32(*t, "wkv7_output", name);
+    require_numel(*t, C, "wkv7_output", name);
+  }
+  GANDER_CHECK(N > 0 && C % N == 0, "wkv7_output: width ", C, " is not a multiple of the head size ", N);
+}
+
+// out = (normed + bonus * v) * g, given normed = GroupNorm(y) (which may be out itself); the
+// bonus summed in Acc.
+template <typename Acc>
+void add_bonus_and_gate(const Wkv7Output& o, int64_t N, const float* normed, float* out) {
+  const int64_t C = o.y.dim(-1), R = rows_of(o.y);
+  const float *r = o.r.data<float>(), *k = o.k.data<float>(), *v = o.v.data<float>(), *g = o.g.data<float>();
+  const float* rk = o.r_k.data<float>();
+#pragma omp parallel for schedule(static) if (R > 4)
+  for (int64_t t = 0; t < R; ++t)
+    for (int64_t h = 0; h < C; h += N) {
+      const int64_t base = t * C + h;
+      Acc bonus = 0;
+      for (int64_t j = 0; j < N; ++j) bonus += Acc(r[base + j] * k[base + j]) * rk[h + j];
+      for (int64_t j = 0; j < N; ++j) out[base + j] = float((normed[base + j] + bonus * v[base + j]) * g[base + j]);
+    }
+}
+}  // namespace
+
+namespace ref {
+void wkv7_output(const Wkv7Output& o, int64_t N, Tensor& out) {
+  check_output(o, N, out);
+  ref::group_norm(o.y, o.y.dim(-1) / N, o.ln_w, o.ln_b, o.eps, out);
+  add_bonus_and_gate<double>(o, N, out.data<float>(), out.data<float>());
+}
+}  // namespace ref
+
+namespace fast {
+void wkv7_output(const Wkv7Output& o, int64_t N, Tensor& out) {
+  check_output(o, N, out);
+  const int64_t C = o.y.dim(-1), R = rows_of(o.y);
+  if (!cpu_has_avx512() || N % 16 != 0) {
+    fast::group_norm(o.y, C / N, o.ln_w, o.ln_b, o.eps, out);
+    return add_bonus_and_gate<float>(o, N, out.data<float>(), out.data<float>());
+  }
+  const float *y = o.y.data<float>(), *r = o.r.data<float>(), *k = o.k.data<float>(), *v = o.v.data<float>();
+  const float *g = o.g.data<float>(), *lw = o.ln_w.data<float>(), *lb = o.ln_b.data<float>(), *rk = o.r_k.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel for schedule(static) if (R > 4)
+  for (int64_t t = 0; t < R; ++t)
+    detail::wkv7_output_row_avx512(y + t * C, r + t * C, k + t * C, v + t * C, g + t * C, lw, lb, rk, o.eps, C, N,
+                                   po + t * C);
+}
+}  // namespace fast
+
+void wkv7_output(const Wkv7Output& o, int64_t N, Tensor& out) {
+  impl() == Impl::Reference ? ref::wkv7_output(o, N, out) : fast::wkv7_output(o, N, out);
 }
 
 }  // namespace gander::ops

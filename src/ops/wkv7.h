@@ -52,7 +52,34 @@ namespace fast {
 void wkv7_prepare(Wkv7Prepare& p, int64_t head_size);
 }
 
+// The time mix's output from the recurrence's y, per token and head of N channels (RWKV-7's ln_x
+// GroupNorm, the current token's "bonus" and the gate):
+//   out = (GroupNorm(y) * ln_w + ln_b + (sum_j r_j k_j r_k_j) * v) * g
+// y, r, k (k~), v, g, out: [T, H*N]; ln_w, ln_b, r_k: [H*N]. out may alias y.
+struct Wkv7Output {
+  const Tensor& y;
+  const Tensor& r;
+  const Tensor& k;
+  const Tensor& v;
+  const Tensor& g;
+  const Tensor& ln_w;
+  const Tensor& ln_b;
+  const Tensor& r_k;
+  float eps;
+};
+void wkv7_output(const Wkv7Output& o, int64_t head_size, Tensor& out);
+namespace ref {
+void wkv7_output(const Wkv7Output& o, int64_t head_size, Tensor& out);
+}
+namespace fast {
+void wkv7_output(const Wkv7Output& o, int64_t head_size, Tensor& out);
+}
+
 namespace detail {
+// One row of wkv7_output (C channels, N a multiple of 16) in one pass.
+void wkv7_output_row_avx512(const float* y, const float* r, const float* k, const float* v, const float* g,
+                            const float* ln_w, const float* ln_b, const float* r_k, float eps, int64_t C, int64_t N,
+                            float* out);
 // One row of wkv7_prepare (C channels) with AVX-512 and libmvec.
 void wkv7_prepare_row_avx512(float* k, float* d, const float* a, const float* k_k, const float* k_a, float* a_in,
                              float* b_in, int64_t C, int64_t N);

@@ -66,7 +66,7 @@ void token_shift(const Tensor& x, Tensor& xx, Tensor& carried, int64_t T, int64_
 void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
   const Config& c = w_.config;
   const LayerWeights& L = w_.layers[size_t(l)];
-  const int64_t C = c.n_embd, H = c.n_head, N = kHeadSize;
+  const int64_t C = c.n_embd, N = kHeadSize;
   const ops::Precision p = opt_.precision;
   Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
   ops::layer_norm(h, L.ln1_w, L.ln1_b, kLayerNormEps, x);
@@ -109,21 +109,7 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
   ops::wkv7_prepare(prep, N);
   Tensor y = view(s.y, T, C);
   ops::wkv7({r, w, k, v, kk, b}, state.wkv[size_t(l)], y);
-  ops::group_norm(y, H, L.ln_x_w, L.ln_x_b, kGroupNormEps, y);
-  // Bonus: the current token's direct term (r . k~ . r_k per head) * v, then the gate.
-  {
-    const float *pr = r.data<float>(), *pk = k.data<float>(), *pv = v.data<float>(), *rk = L.r_k.data<float>();
-    const float* pg = g.data<float>();
-    float* py = y.data<float>();
-#pragma omp parallel for collapse(2) schedule(static) if (T > 4)
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t hd = 0; hd < H; ++hd) {
-        const int64_t o = t * C + hd * N;
-        float sum = 0;
-        for (int64_t j = 0; j < N; ++j) sum += pr[o + j] * pk[o + j] * rk[hd * N + j];
-        for (int64_t j = 0; j < N; ++j) py[o + j] = (py[o + j] + sum * pv[o + j]) * pg[o + j];
-      }
-  }
+  ops::wkv7_output({y, r, k, v, g, L.ln_x_w, L.ln_x_b, L.r_k, kGroupNormEps}, N, y);
   ops::linear({.x = y, .W = L.output, .bias = nullptr, .out = h, .accumulate = true}, p);  // residual
 }
 
