@@ -23,7 +23,9 @@ void ModelArgs::add_to(CLI::App* cmd) {
                   "(bf16 when the weights are bf16)")
       ->check(CLI::IsMember({"auto", "f32", "bf16"}))
       ->capture_default_str();
-  cmd->add_option("--chunk", chunk, "Longest chunk of prompt tokens processed at once")->check(CLI::PositiveNumber);
+  cmd->add_option("--chunk", chunk,
+                  "Longest chunk of prompt tokens processed at once (default: 256 for RWKV-7, 512 for Qwen2)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--model-seed", seed, "Seed of the random model");
 }
 
@@ -52,7 +54,7 @@ std::unique_ptr<Runner> ModelArgs::load() const {
   if (random.starts_with("qwen2:") || (random.empty() && is_qwen2_folder(path))) {
     GANDER_CHECK(time_state.empty(), "--time-state applies to RWKV-7 models only");
     qwen2::ForwardOptions opt;
-    opt.chunk = chunk;
+    if (chunk > 0) opt.chunk = chunk;
     qwen2::Weights w = random.empty() ? qwen2::load_folder(path)
                                       : qwen2::random_weights(qwen2::Config::parse_shape(random.substr(6)),
                                                               convert ? dt : DType::BF16, seed);
@@ -68,7 +70,7 @@ std::unique_ptr<Runner> ModelArgs::load() const {
     GANDER_CHECK(random.empty() || random.starts_with("rwkv7:"), "--random: unknown architecture in '", random,
                  "' (rwkv7:... or qwen2:...)");
     rwkv7::ForwardOptions opt;
-    opt.chunk = chunk;
+    if (chunk > 0) opt.chunk = chunk;
     rwkv7::Weights w = random.empty() ? rwkv7::load_weights(io::load_checkpoint(path), convert)
                                       : rwkv7::random_weights(rwkv7::Config::parse_shape(random.substr(6)),
                                                               convert ? dt : DType::BF16, seed);

@@ -18,7 +18,7 @@ struct ModelArgs {
   int threads = 0;
   bool reference = false;    // plain reference kernels
   std::string precision = "auto";  // prefill products: auto (bf16 for bf16 weights), f32, bf16
-  int64_t chunk = 512;
+  int64_t chunk = 0;         // longest prefill chunk; 0: the model's default
   uint64_t seed = 0;
 
   void add_to(CLI::App* cmd);

@@ -15,7 +15,9 @@ namespace gander::rwkv7 {
 
 struct ForwardOptions {
   ops::Precision precision = ops::Precision::F32;  // BF16: prefill products on the bf16 units
-  int64_t chunk = 512;                             // longest chunk run at once (bounds scratch memory)
+  // Longest chunk run at once: bounds the scratch memory (~60 KB per token at 0.1B), and 256 keeps
+  // a chunk's activations nearer the caches than 512 at the same matrix-unit efficiency.
+  int64_t chunk = 256;
 };
 
 class Model {
