@@ -28,6 +28,9 @@ inline __m512 load_w(const void* W, int64_t idx, __mmask16 m) {
   }
 }
 
+template <DType WT>
+constexpr int64_t kElemBytes = WT == DType::F32 ? 4 : 2;
+
 // NR weight rows against R input rows: NR*R accumulators, each weight vector loaded once.
 template <DType WT, int NR, int R>
 inline void block(const float* x, const void* W, int64_t K, int64_t n, float* y, int64_t N) {
@@ -39,6 +42,7 @@ inline void block(const float* x, const void* W, int64_t K, int64_t n, float* y,
     __m512 xv[R];
     for (int r = 0; r < R; ++r) xv[r] = _mm512_maskz_loadu_ps(m, x + r * K + k);
     for (int i = 0; i < NR; ++i) {
+      _mm_prefetch(static_cast<const char*>(W) + ((n + i) * K + k) * kElemBytes<WT> + kPrefetchBytes, _MM_HINT_T0);
       const __m512 w = load_w<WT>(W, (n + i) * K + k, m);
       for (int r = 0; r < R; ++r) acc[i][r] = _mm512_fmadd_ps(w, xv[r], acc[i][r]);
     }
@@ -49,7 +53,7 @@ inline void block(const float* x, const void* W, int64_t K, int64_t n, float* y,
 
 template <DType WT, int R>
 void rows_kernel(const float* x, const void* W, int64_t K, int64_t n_begin, int64_t n_end, float* y, int64_t N) {
-  constexpr int NR = R <= 2 ? 4 : 2;
+  constexpr int NR = R <= 2 ? 8 : 4;  // more rows in flight keep more DRAM requests outstanding
   int64_t n = n_begin;
   for (; n + NR <= n_end; n += NR) block<WT, NR, R>(x, W, K, n, y, N);
   for (; n < n_end; ++n) block<WT, 1, R>(x, W, K, n, y, N);
