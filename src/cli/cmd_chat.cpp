@@ -42,7 +42,7 @@ void register_chat(CLI::App& app) {
   margs->add_to(cmd);
   add_sampling_options(cmd, *sp);
   cmd->add_option("--tokenizer", *tokenizer, "Tokenizer (default: the model folder's tokenizer.json)");
-  cmd->add_option("-n,--max-tokens", *n, "Longest reply in tokens")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("-n,--max-tokens", *n, "Longest reply in tokens")->capture_default_str()->check(at_least(1));
   cmd->add_option("--system", *system, "A system prompt placed before the conversation");
   cmd->add_option("--state-in", *state_in, "Start from a saved state");
   cmd->callback([=] {

@@ -23,7 +23,7 @@ void register_generate(CLI::App& app) {
   add_sampling_options(cmd, *sp);
   cmd->add_option("--tokenizer", *tokenizer, "Tokenizer (rwkv_vocab_v20230424.txt or tokenizer.json; default: the model folder's)");
   cmd->add_option("--prompt,-p", *prompt, "Prompt text")->required();
-  cmd->add_option("-n,--max-tokens", *n, "Tokens to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--max-tokens", *n, "Tokens to generate")->capture_default_str()->check(at_least(0));
   cmd->add_option("--stop", *stops, "Stop when this text appears (repeatable)");
   cmd->add_option("--state-in", *state_in, "Start from a saved state");
   cmd->add_option("--state-out", *state_out, "Save the final state");

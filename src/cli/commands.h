@@ -2,8 +2,24 @@
 // gander::Error on bad input; main() prints it as one line and exits non-zero.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace gander::cli {
+// Whole-number options with a lower bound and a short message (CLI11's own ranges print the
+// largest double in full as their upper bound).
+inline CLI::Validator at_least(long long lo) {
+  return CLI::Validator(
+      [lo](std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          if (std::stoll(text, &used) >= lo && used == text.size()) return {};
+        } catch (const std::exception&) {
+        }
+        return "must be a whole number >= " + std::to_string(lo) + ", got '" + text + "'";
+      },
+      ">=" + std::to_string(lo));
+}
+
 void register_tokenize(CLI::App& app);
 void register_bench_ops(CLI::App& app);
 void register_bench_tokenizer(CLI::App& app);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "cli/commands.h"
 #include "core/threads.h"
 #include "io/checkpoint.h"
 #include "models/qwen2/runner.h"
@@ -25,7 +26,7 @@ void ModelArgs::add_to(CLI::App* cmd) {
       ->capture_default_str();
   cmd->add_option("--chunk", chunk,
                   "Longest chunk of prompt tokens processed at once (default: 256 for RWKV-7, 512 for Qwen2)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd->add_option("--model-seed", seed, "Seed of the random model");
 }
 
