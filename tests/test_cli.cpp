@@ -45,6 +45,19 @@ void expect_error(const Result& r, const std::string& fragment) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line expected: " << r.out;
 }
 
+// A small random model, so it needs no test data: the JSON report carries every figure, each
+// share a ratio to limits probed in the same run.
+TEST(Cli, BenchReportsSpeedsAndShares) {
+  const Result r = run("bench --random rwkv7:L2,D128,V512 --prompt-tokens 16 --gen-tokens 4 --reps 2 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["reps"], 2);
+  for (const char* key : {"prefill_tokens_per_s", "decode_tokens_per_s", "read_bandwidth_gbs", "matmul_peak_gflops",
+                          "prefill_fraction_of_matmul_peak", "decode_fraction_of_ceiling", "peak_rss_mib"})
+    EXPECT_GT(j[key].get<double>(), 0) << key;
+  expect_error(run("bench --random rwkv7:L2,D128,V512 --reps 0"), "--reps");
+}
+
 TEST(Cli, ForwardMatchesTheGoldens) {
   GANDER_REQUIRE_TESTDATA("rwkv7/small/model_bf16.pth");
   std::ifstream f(td("rwkv7/small/ids.json"));

@@ -36,7 +36,7 @@ void register_bench(CLI::App& app) {
   margs->add_to(cmd);
   cmd->add_option("--prompt-tokens", *prompt_tokens, "Prompt length for prefill")->capture_default_str();
   cmd->add_option("--gen-tokens", *gen_tokens, "Tokens decoded one at a time")->capture_default_str();
-  cmd->add_option("--reps", *reps, "Repetitions (the median is reported)")->capture_default_str();
+  cmd->add_option("--reps", *reps, "Repetitions (the median is reported)")->capture_default_str()->check(at_least(1));
   cmd->add_flag("--json", *as_json, "Print the result as JSON");
   cmd->add_flag("--markdown-row", *as_row, "Print one Markdown table row (bench/rwkv7.sh builds RESULTS tables)");
   cmd->add_option("--json-out", *json_path, "Also write the JSON to this file");
@@ -49,14 +49,9 @@ void register_bench(CLI::App& app) {
     std::vector<int32_t> prompt(static_cast<size_t>(*prompt_tokens));
     for (auto& id : prompt) id = int32_t(1 + rng.below(uint64_t(V - 1)));
 
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
-    std::vector<double> prefill_s, decode_s, bw;
     Tensor logits;
     // Warm up (page in mapped weights, size scratch), then take the resident set before the
-    // bandwidth probe allocates its own 1 GiB.
+    // probes allocate their own memory.
     {
       model->reset();
       if (!prompt.empty()) model->feed(prompt, logits);
@@ -64,12 +59,28 @@ void register_bench(CLI::App& app) {
       model->feed(one, logits);
     }
     const double rss_mib = peak_rss_mib();
-    bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));  // before and after the timed runs
+    // The machine's limits drift over seconds on a shared host, so each repetition probes the read
+    // bandwidth and the matrix peak just before it runs, and its shares are taken against those:
+    // the reported shares are medians of per-repetition ratios.
+    const bool bf16 = model->precision() == ops::Precision::BF16;
+    const double bytes_per_token = model->decode_bytes_per_token(*prompt_tokens + *gen_tokens / 2);
+    const double flops = model->prefill_flops(*prompt_tokens);
+    std::vector<double> pre_tps, pre_share, peak, dec_tps, dec_share, bw;
     for (int r = 0; r < *reps; ++r) {
+      bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));
+      if (!prompt.empty()) peak.push_back(ops::measure_matmul_peak(bf16));
+      // The probes evicted the model from the caches: an untimed pass brings it back, so that
+      // every repetition times the warm steady state, as llama-bench does.
+      model->reset();
+      if (!prompt.empty()) model->feed(prompt, logits);
       model->reset();
       double t0 = now_seconds();
-      if (!prompt.empty()) model->feed(prompt, logits);
-      prefill_s.push_back(now_seconds() - t0);
+      if (!prompt.empty()) {
+        model->feed(prompt, logits);
+        const double dt = now_seconds() - t0;
+        pre_tps.push_back(double(prompt.size()) / dt);
+        pre_share.push_back(flops / dt / 1e9 / peak.back());
+      }
       int32_t next = 1;
       t0 = now_seconds();
       for (int64_t i = 0; i < *gen_tokens; ++i) {
@@ -77,41 +88,43 @@ void register_bench(CLI::App& app) {
         model->feed(one, logits);
         next = int32_t(1 + (i * 7919) % (V - 1));
       }
-      decode_s.push_back(now_seconds() - t0);
+      dec_tps.push_back(double(*gen_tokens) / (now_seconds() - t0));
+      dec_share.push_back(dec_tps.back() / (bw.back() * 1e9 / bytes_per_token));
     }
-    bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));
-    const double bytes_per_token = model->decode_bytes_per_token(*prompt_tokens + *gen_tokens / 2);
-    const double bw_med = (bw[0] + bw[1]) / 2, dec_tps = double(*gen_tokens) / median(decode_s);
-    const double ceiling = bw_med * 1e9 / bytes_per_token;
-    const double pre_tps = prompt.empty() ? 0 : double(prompt.size()) / median(prefill_s);
-    const bool bf16 = model->precision() == ops::Precision::BF16;
-    const double mm_peak = ops::measure_matmul_peak(bf16);
-    const double pre_gflops =
-        prompt.empty() ? 0 : model->prefill_flops(int64_t(prompt.size())) / median(prefill_s) / 1e9;
+    auto median = [](std::vector<double> v) {
+      if (v.empty()) return 0.0;
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    const double bw_med = median(bw), ceiling = bw_med * 1e9 / bytes_per_token;
+    const double pre = median(pre_tps), pre_gflops = pre * flops / double(std::max<size_t>(prompt.size(), 1)) / 1e9;
+    const double mm_peak = median(peak), pre_frac = median(pre_share);
+    const double dec = median(dec_tps), dec_frac = median(dec_share);
     nlohmann::json j = {{"model", model->source()}, {"architecture", model->architecture()}, {"shape", model->describe()},
                         {"matrix_dtype", dtype_name(model->matrix_dtype())},
                         {"prefill_precision", bf16 ? "bf16" : "f32"}, {"threads", num_threads()},
                         {"load_seconds", load_s}, {"prompt_tokens", *prompt_tokens}, {"gen_tokens", *gen_tokens},
-                        {"prefill_tokens_per_s", pre_tps}, {"prefill_gflops", pre_gflops},
-                        {"matmul_peak_gflops", mm_peak}, {"prefill_fraction_of_matmul_peak", pre_gflops / mm_peak},
-                        {"decode_tokens_per_s", dec_tps}, {"bytes_per_token", bytes_per_token},
+                        {"reps", *reps}, {"prefill_tokens_per_s", pre}, {"prefill_gflops", pre_gflops},
+                        {"matmul_peak_gflops", mm_peak}, {"prefill_fraction_of_matmul_peak", pre_frac},
+                        {"decode_tokens_per_s", dec}, {"bytes_per_token", bytes_per_token},
                         {"read_bandwidth_gbs", bw_med}, {"decode_ceiling_tokens_per_s", ceiling},
-                        {"decode_fraction_of_ceiling", dec_tps / ceiling}, {"peak_rss_mib", rss_mib},
+                        {"decode_fraction_of_ceiling", dec_frac}, {"peak_rss_mib", rss_mib},
                         {"weights_mib", double(model->weight_bytes()) / 1048576.0}};
     if (*as_json) {
       std::printf("%s\n", j.dump(2).c_str());
     } else if (*as_row) {
       std::printf("| %s %s | %s | %.0f | %.0f%% | %.1f | %.1f | %.0f%% | %.1f | %.0f / %.0f |\n",
-                  model->architecture().c_str(), model->describe().c_str(), dtype_name(model->matrix_dtype()), pre_tps,
-                  100 * pre_gflops / mm_peak, dec_tps, ceiling, 100 * dec_tps / ceiling, bw_med, rss_mib,
+                  model->architecture().c_str(), model->describe().c_str(), dtype_name(model->matrix_dtype()), pre,
+                  100 * pre_frac, dec, ceiling, 100 * dec_frac, bw_med, rss_mib,
                   double(model->weight_bytes()) / 1048576.0);
     } else {
       std::printf("%s %s (%s, %s weights, %d threads)\n", model->architecture().c_str(), model->describe().c_str(),
                   model->source().c_str(), dtype_name(model->matrix_dtype()), num_threads());
       std::printf("prefill: %.1f tokens/s for %lld tokens (%s products: %.0f GFLOP/s, %.0f%% of the %.0f GFLOP/s matmul peak)\n",
-                  pre_tps, (long long)*prompt_tokens, bf16 ? "bf16" : "f32", pre_gflops, 100 * pre_gflops / mm_peak, mm_peak);
+                  pre, (long long)*prompt_tokens, bf16 ? "bf16" : "f32", pre_gflops, 100 * pre_frac, mm_peak);
       std::printf("decode:  %.1f tokens/s (%.0f MB per token; ceiling %.1f tokens/s at %.1f GB/s read bandwidth: %.0f%%)\n",
-                  dec_tps, bytes_per_token / 1e6, ceiling, bw_med, 100 * dec_tps / ceiling);
+                  dec, bytes_per_token / 1e6, ceiling, bw_med, 100 * dec_frac);
+      std::printf("         medians of %d repetitions; shares against the limits probed before each\n", *reps);
       std::printf("memory:  peak RSS %.0f MiB (weights %.0f MiB)\n", rss_mib, double(model->weight_bytes()) / 1048576.0);
     }
     if (!json_path->empty()) std::ofstream(*json_path) << j.dump(2) << "\n";
