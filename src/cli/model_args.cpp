@@ -25,7 +25,7 @@ void ModelArgs::add_to(CLI::App* cmd) {
       ->check(CLI::IsMember({"auto", "f32", "bf16"}))
       ->capture_default_str();
   cmd->add_option("--chunk", chunk,
-                  "Longest chunk of prompt tokens processed at once (default: 256 for RWKV-7, 512 for Qwen2)")
+                  "Longest chunk of prompt tokens processed at once (default: RWKV-7 256 at bf16 precision, else 512)")
       ->check(at_least(1));
   cmd->add_option("--model-seed", seed, "Seed of the random model");
 }

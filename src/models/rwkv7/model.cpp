@@ -163,7 +163,7 @@ void Model::forward(std::span<const int32_t> ids, State& state, Tensor& logits, 
   const int64_t T = int64_t(ids.size()), V = c.vocab;
   const Shape want = all_logits ? Shape{T, V} : Shape{1, V};
   if (!logits.defined() || logits.shape() != want) logits = Tensor::empty(DType::F32, want);
-  const int64_t chunk = std::max<int64_t>(1, opt_.chunk);
+  const int64_t chunk = opt_.chunk_or_default();
   for (int64_t t0 = 0; t0 < T; t0 += chunk) {
     const int64_t n = std::min(chunk, T - t0);
     const bool last = t0 + n == T;

@@ -15,9 +15,11 @@ namespace gander::rwkv7 {
 
 struct ForwardOptions {
   ops::Precision precision = ops::Precision::F32;  // BF16: prefill products on the bf16 units
-  // Longest chunk run at once: bounds the scratch memory (~60 KB per token at 0.1B), and 256 keeps
-  // a chunk's activations nearer the caches than 512 at the same matrix-unit efficiency.
-  int64_t chunk = 256;
+  // Longest chunk run at once (bounds the scratch memory, ~60 KB per token at 0.1B); 0 picks by
+  // precision: 256 for bf16, whose AMX products are as efficient at 256 rows as at 512 and whose
+  // activations then stay nearer the caches; 512 for f32, where oneDNN's sgemm gains from more rows.
+  int64_t chunk = 0;
+  int64_t chunk_or_default() const { return chunk > 0 ? chunk : precision == ops::Precision::BF16 ? 256 : 512; }
 };
 
 class Model {
