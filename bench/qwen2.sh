@@ -2,7 +2,7 @@
 # Reproduces the Qwen2 table of bench/RESULTS.md: random-initialised models of the Qwen2.5-0.5B
 # and 1.5B shapes (tied embeddings, vocab 151936), bf16 and f32 weights, 512-token prefill and 64
 # decoded tokens, 5 repetitions (shares are medians of per-repetition ratios to the limits probed
-# just before each). Usage: bench/qwen2.sh   (build first: scripts/build.sh)
+# beside each). Usage: bench/qwen2.sh   (build first: scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "| model | weights | prefill tok/s | of matmul peak | decode tok/s | ceiling tok/s | of ceiling | read GB/s | RSS / weights MiB |"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the RWKV-7 table of bench/RESULTS.md: random-initialised models of the released
 # shapes (0.1B, 0.4B, 1.5B; vocab 65536), weights in bf16 and f32, 512-token prefill and 64
-# decoded tokens, 5 repetitions, each against the memory bandwidth and matrix peak probed just
-# before it (shares are medians of per-repetition ratios).
+# decoded tokens, 5 repetitions, each against the memory bandwidth and matrix peak probed beside
+# it (shares are medians of per-repetition ratios).
 # Usage: bench/rwkv7.sh [extra gander bench flags]   (build first: scripts/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -60,15 +60,15 @@ void register_bench(CLI::App& app) {
     }
     const double rss_mib = peak_rss_mib();
     // The machine's limits drift over seconds on a shared host, so each repetition probes the read
-    // bandwidth and the matrix peak just before it runs, and its shares are taken against those:
-    // the reported shares are medians of per-repetition ratios.
+    // bandwidth just before it runs and the matrix peak just after (a second of full-rate AMX work
+    // right before slowed the prefill that followed by ~15 %), and its shares are taken against
+    // those: the reported shares are medians of per-repetition ratios.
     const bool bf16 = model->precision() == ops::Precision::BF16;
     const double bytes_per_token = model->decode_bytes_per_token(*prompt_tokens + *gen_tokens / 2);
     const double flops = model->prefill_flops(*prompt_tokens);
     std::vector<double> pre_tps, pre_share, peak, dec_tps, dec_share, bw;
     for (int r = 0; r < *reps; ++r) {
       bw.push_back(ops::measure_read_bandwidth(size_t(1) << 30, 3));
-      if (!prompt.empty()) peak.push_back(ops::measure_matmul_peak(bf16));
       // The probes evicted the model from the caches: an untimed pass brings it back, so that
       // every repetition times the warm steady state, as llama-bench does.
       model->reset();
@@ -79,7 +79,6 @@ void register_bench(CLI::App& app) {
         model->feed(prompt, logits);
         const double dt = now_seconds() - t0;
         pre_tps.push_back(double(prompt.size()) / dt);
-        pre_share.push_back(flops / dt / 1e9 / peak.back());
       }
       int32_t next = 1;
       t0 = now_seconds();
@@ -90,6 +89,10 @@ void register_bench(CLI::App& app) {
       }
       dec_tps.push_back(double(*gen_tokens) / (now_seconds() - t0));
       dec_share.push_back(dec_tps.back() / (bw.back() * 1e9 / bytes_per_token));
+      if (!prompt.empty()) {
+        peak.push_back(ops::measure_matmul_peak(bf16));
+        pre_share.push_back(flops * pre_tps.back() / double(prompt.size()) / 1e9 / peak.back());
+      }
     }
     auto median = [](std::vector<double> v) {
       if (v.empty()) return 0.0;
@@ -124,7 +127,7 @@ void register_bench(CLI::App& app) {
                   pre, (long long)*prompt_tokens, bf16 ? "bf16" : "f32", pre_gflops, 100 * pre_frac, mm_peak);
       std::printf("decode:  %.1f tokens/s (%.0f MB per token; ceiling %.1f tokens/s at %.1f GB/s read bandwidth: %.0f%%)\n",
                   dec, bytes_per_token / 1e6, ceiling, bw_med, 100 * dec_frac);
-      std::printf("         medians of %d repetitions; shares against the limits probed before each\n", *reps);
+      std::printf("         medians of %d repetitions; shares against the limits probed beside each\n", *reps);
       std::printf("memory:  peak RSS %.0f MiB (weights %.0f MiB)\n", rss_mib, double(model->weight_bytes()) / 1048576.0);
     }
     if (!json_path->empty()) std::ofstream(*json_path) << j.dump(2) << "\n";
