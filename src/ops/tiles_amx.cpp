@@ -1,13 +1,13 @@
-// Matrix products over tiled bf16 weights on the AMX units. x is rounded to bf16 once per call
-// into a zero-padded copy in tile order; the threads take pairs of 16-column weight blocks (over
-// row slices) one at a time and compute 32 x 32 output blocks with the usual 2 x 2 tile blocking
-// (4 accumulator tiles, 2 A tiles, 2 B tiles). Both operands are stored tile by tile, so every tile load reads one
-// contiguous kilobyte, a pattern the prefetchers follow.
+// Matrix products over tiled bf16 weights on the AMX units. x (or its token-shift mix) is rounded
+// to bf16 once per call into a zero-padded copy in tile order; the threads take pairs of 16-column
+// weight blocks (over row slices) one at a time and compute 32 x 32 output blocks with the usual
+// 2 x 2 tile blocking (4 accumulator tiles, 2 A tiles, 2 B tiles). Both operands are stored tile by
+// tile, so every tile load reads one contiguous kilobyte, a pattern the prefetchers follow. Each
+// output tile goes through the job's epilogue (bias, activation, accumulation) on its way out.
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "ops/elementwise.h"
