@@ -6,6 +6,7 @@
 #include "ops/embedding.h"
 #include "ops/linear.h"
 #include "ops/tiles.h"
+#include "ops/wkv7.h"
 #include "testdata.h"
 
 #include <set>
@@ -140,6 +141,17 @@ TEST(Linear, FusionsGiveTheSeparateOps) {
   EXPECT_THROW(ops::linear(ops::LinearJob{x, W, &bias, fused, {}, false, &shifted, nullptr}), Error);
   Tensor short_mix = random_tensor(rng, {K - 1});
   EXPECT_THROW(ops::linear(ops::LinearJob{x, W, &bias, fused, {}, false, &shifted, &short_mix}), Error);
+}
+
+TEST(Wkv7Output, MismatchedInputsAreErrors) {
+  Rng rng(3);
+  Tensor y = random_tensor(rng, {2, 128}), r = random_tensor(rng, {2, 128}), g = random_tensor(rng, {2, 128});
+  Tensor w = random_tensor(rng, {128}), short_row = random_tensor(rng, {2, 96}), short_vec = random_tensor(rng, {96});
+  Tensor out = Tensor::empty(DType::F32, {2, 128});
+  const auto error = [&](const ops::Wkv7Output& o, int64_t N) { return test::error_of([&] { ops::wkv7_output(o, N, out); }); };
+  EXPECT_NE(error({y, r, r, short_row, g, w, w, w, 64e-5f}, 64).find("shapes differ"), std::string::npos);
+  EXPECT_NE(error({y, r, r, r, g, w, w, short_vec, 64e-5f}, 64).find("'r_k' must have 128 elements"), std::string::npos);
+  EXPECT_NE(error({y, r, r, r, g, w, w, w, 64e-5f}, 48).find("not a multiple of the head size 48"), std::string::npos);
 }
 
 TEST(OpChecks, ShapeMismatchIsAnError) {

@@ -155,10 +155,9 @@ void check_output(const Wkv7Output& o, int64_t N, const Tensor& out) {
   GANDER_CHECK(N > 0 && C % N == 0, "wkv7_output: width ", C, " is not a multiple of the head size ", N);
 }
 
-// out = (normed + bonus * v) * g, given normed = GroupNorm(y) (which may be out itself); the
-// bonus summed in Acc.
+// out <- (out + bonus * v) * g, where out holds GroupNorm(y); the bonus summed in Acc.
 template <typename Acc>
-void add_bonus_and_gate(const Wkv7Output& o, int64_t N, const float* normed, float* out) {
+void add_bonus_and_gate(const Wkv7Output& o, int64_t N, float* out) {
   const int64_t C = o.y.dim(-1), R = rows_of(o.y);
   const float *r = o.r.data<float>(), *k = o.k.data<float>(), *v = o.v.data<float>(), *g = o.g.data<float>();
   const float* rk = o.r_k.data<float>();
@@ -168,7 +167,7 @@ void add_bonus_and_gate(const Wkv7Output& o, int64_t N, const float* normed, flo
       const int64_t base = t * C + h;
       Acc bonus = 0;
       for (int64_t j = 0; j < N; ++j) bonus += Acc(r[base + j] * k[base + j]) * rk[h + j];
-      for (int64_t j = 0; j < N; ++j) out[base + j] = float((normed[base + j] + bonus * v[base + j]) * g[base + j]);
+      for (int64_t j = 0; j < N; ++j) out[base + j] = float((out[base + j] + bonus * v[base + j]) * g[base + j]);
     }
 }
 }  // namespace
@@ -177,7 +176,7 @@ namespace ref {
 void wkv7_output(const Wkv7Output& o, int64_t N, Tensor& out) {
   check_output(o, N, out);
   ref::group_norm(o.y, o.y.dim(-1) / N, o.ln_w, o.ln_b, o.eps, out);
-  add_bonus_and_gate<double>(o, N, out.data<float>(), out.data<float>());
+  add_bonus_and_gate<double>(o, N, out.data<float>());
 }
 }  // namespace ref
 
@@ -187,7 +186,7 @@ void wkv7_output(const Wkv7Output& o, int64_t N, Tensor& out) {
   const int64_t C = o.y.dim(-1), R = rows_of(o.y);
   if (!cpu_has_avx512() || N % 16 != 0) {
     fast::group_norm(o.y, C / N, o.ln_w, o.ln_b, o.eps, out);
-    return add_bonus_and_gate<float>(o, N, out.data<float>(), out.data<float>());
+    return add_bonus_and_gate<float>(o, N, out.data<float>());
   }
   const float *y = o.y.data<float>(), *r = o.r.data<float>(), *k = o.k.data<float>(), *v = o.v.data<float>();
   const float *g = o.g.data<float>(), *lw = o.ln_w.data<float>(), *lb = o.ln_b.data<float>(), *rk = o.r_k.data<float>();
