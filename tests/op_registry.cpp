@@ -36,12 +36,13 @@ void compare(const Tensor& fast, const Tensor& ref, OpComparison& c) {
 
 namespace {
 
-// tiled: W (bf16) is moved into tiles for the fast path; the reference reads the row-major copy.
+// tiled: W (bf16 or f32) is moved into tiles for the fast path; the reference reads the row-major copy.
 OpCase linear_case(DType wt, ops::Precision p, bool tiled = false) {
   OpCase c;
   c.name = concat("linear_w", dtype_name(wt), tiled ? "_tiles_" : "_", ops::precision_name(p));
   c.grid = {{1, 1, 1},      {1, 17, 5},    {2, 33, 70},     {3, 130, 257},    {4, 64, 64},     {1, 768, 200},
-            {2, 96, 1500},  {5, 129, 65},  {37, 200, 513},  {64, 768, 96},    {100, 64, 17},   {33, 1030, 40}};
+            {2, 96, 1500},  {5, 129, 65},  {37, 200, 513},  {64, 768, 96},    {100, 64, 17},   {33, 1030, 40},
+            {70, 600, 200}};
   c.forward = [wt, p, tiled](const Sizes& s, Rng& rng) {
     const int64_t R = s[0], K = s[1], N = s[2];
     Tensor x = random_tensor(rng, {R, K});
@@ -114,6 +115,16 @@ OpCase gemv_portable_case() {
         ops::detail::gemv_avx512(x.data<float>(), R, W.raw(), wt, K, 0, N, a.data<float>(), N);
         compare(a, ref, cmp);
       }
+      if (wt == DType::F32) {
+        const Tensor tiles = ops::tile_matrix(W);
+        const auto* t = static_cast<const float*>(tiles.storage());
+        ops::detail::gemv_tiles_f32_portable(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
+        compare(a, ref, cmp);
+        if (cpu_has_avx512()) {
+          ops::detail::gemv_tiles_f32_avx512(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
+          compare(a, ref, cmp);
+        }
+      }
       if (wt != DType::BF16) continue;
       const Tensor tiles = ops::tile_matrix(W);
       const auto* t = static_cast<const uint16_t*>(tiles.storage());
@@ -137,7 +148,7 @@ OpCase linear_group_case() {
   c.forward = [](const Sizes& s, Rng& rng) {
     const int64_t R = s[0], J = s[1], K = s[2];
     std::vector<Tensor> xs, Ws, bs, refs, outs;
-    const DType types[4] = {DType::BF16, DType::F32, DType::F16, DType::BF16};  // the last one tiled
+    const DType types[4] = {DType::BF16, DType::F32, DType::F16, DType::BF16};  // the last one tiled, f32 every other time
     for (int64_t j = 0; j < J; ++j) {
       const int64_t N = 1 + (j * 977 + 13 * K) % 1500;
       xs.push_back(random_tensor(rng, {R, K}));
@@ -149,7 +160,7 @@ OpCase linear_group_case() {
     std::vector<ops::LinearJob> jobs;
     for (int64_t j = 0; j < J; ++j) {
       ops::ref::linear(xs[size_t(j)], Ws[size_t(j)], j % 2 ? &bs[size_t(j)] : nullptr, refs[size_t(j)]);
-      if (j % 4 == 3) Ws[size_t(j)] = ops::tile_matrix(Ws[size_t(j)]);
+      if (j % 4 == 3 || j % 8 == 5) Ws[size_t(j)] = ops::tile_matrix(Ws[size_t(j)]);
       jobs.push_back({xs[size_t(j)], Ws[size_t(j)], j % 2 ? &bs[size_t(j)] : nullptr, outs[size_t(j)]});
     }
     ops::linear_group(jobs);
@@ -439,10 +450,12 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(linear_case(DType::BF16, ops::Precision::BF16));
     v.push_back(linear_case(DType::BF16, ops::Precision::F32, true));
     v.push_back(linear_case(DType::BF16, ops::Precision::BF16, true));
+    v.push_back(linear_case(DType::F32, ops::Precision::F32, true));
     for (DType wt : {DType::F32, DType::F16}) v.push_back(linear_fused_case(wt, ops::Precision::F32, false));
     v.push_back(linear_fused_case(DType::BF16, ops::Precision::BF16, false));
     v.push_back(linear_fused_case(DType::BF16, ops::Precision::F32, true));
     v.push_back(linear_fused_case(DType::BF16, ops::Precision::BF16, true));
+    v.push_back(linear_fused_case(DType::F32, ops::Precision::F32, true));
     v.push_back(gemv_portable_case());
     v.push_back(linear_group_case());
     for (ops::Act a : {ops::Act::Tanh, ops::Act::Sigmoid, ops::Act::Exp, ops::Act::Softplus, ops::Act::ReluSquared,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "op_registry.h"
+#include "core/error.h"
 #include "ops/embedding.h"
 #include "ops/linear.h"
 #include "ops/tiles.h"
@@ -68,13 +69,15 @@ TEST(Embedding, LooksUpAndWidensRows) {
 
 TEST(Embedding, LooksUpRowsOfATiledTable) {
   Rng rng(8);
-  Tensor table = random_tensor(rng, {37, 40}, 1.0f, DType::BF16);
-  const std::vector<float> all = table.to_f32_vector();
-  std::vector<int32_t> ids = {36, 0, 17, 16, 15};
-  Tensor out = Tensor::empty(DType::F32, {5, 40});
-  ops::embedding(ops::tile_matrix(table), ids, out);
-  for (size_t t = 0; t < ids.size(); ++t)
-    for (int c = 0; c < 40; ++c) EXPECT_EQ(out.data<float>()[t * 40 + c], all[size_t(ids[t]) * 40 + c]);
+  for (DType dt : {DType::BF16, DType::F32}) {
+    Tensor table = random_tensor(rng, {37, 40}, 1.0f, dt);
+    const std::vector<float> all = table.to_f32_vector();
+    std::vector<int32_t> ids = {36, 0, 17, 16, 15};
+    Tensor out = Tensor::empty(DType::F32, {5, 40});
+    ops::embedding(ops::tile_matrix(table), ids, out);
+    for (size_t t = 0; t < ids.size(); ++t)
+      for (int c = 0; c < 40; ++c) EXPECT_EQ(out.data<float>()[t * 40 + c], all[size_t(ids[t]) * 40 + c]);
+  }
 }
 
 TEST(Tiles, KeepEveryElementAndZeroThePadding) {
@@ -96,6 +99,26 @@ TEST(Tiles, KeepEveryElementAndZeroThePadding) {
   }
 }
 
+TEST(Tiles, F32KeepEveryElementAndZeroThePadding) {
+  Rng rng(11);
+  for (const auto& [N, K] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {16, 16}, {17, 33}, {50, 100}}) {
+    Tensor W = random_tensor(rng, {N, K});
+    const Tensor T = ops::tile_matrix(W);
+    EXPECT_EQ(T.layout(), Layout::Tiles);
+    EXPECT_EQ(T.describe(), concat("f32[", N, ", ", K, "] in tiles"));
+    std::vector<float> back(size_t(N * K));
+    ops::matrix_rows(T, 0, N, back.data());
+    EXPECT_EQ(back, W.to_f32_vector());
+    const auto* p = static_cast<const float*>(T.storage());
+    int64_t nonzero = 0;
+    for (int64_t i = 0; i < ops::tiled_elems_f32(N, K); ++i) nonzero += p[i] != 0.0f;
+    int64_t want = 0;
+    for (float v : W.to_f32_vector()) want += v != 0.0f;
+    EXPECT_EQ(nonzero, want);
+    for (int64_t n = 0; n < N; ++n) EXPECT_EQ(ops::matrix_at(T, n, K - 1), W.data<float>()[n * K + K - 1]);
+  }
+}
+
 TEST(Tiles, RowMajorUseOfATiledTensorIsRefused) {
   Rng rng(10);
   const Tensor T = ops::tile_matrix(random_tensor(rng, {20, 40}, 1.0f, DType::BF16));
@@ -103,8 +126,9 @@ TEST(Tiles, RowMajorUseOfATiledTensorIsRefused) {
   EXPECT_NE(test::error_of([&] { (void)T.raw(); }).find("not in row-major order"), std::string::npos);
   EXPECT_THROW((void)T.rows(0, 1), Error);
   EXPECT_THROW((void)T.to_f32_vector(), Error);
-  // Only bf16 row-major matrices can be tiled.
-  EXPECT_THROW((void)ops::tile_matrix(random_tensor(rng, {4, 4})), Error);
+  // Only bf16 and f32 row-major matrices can be tiled.
+  EXPECT_THROW((void)ops::tile_matrix(random_tensor(rng, {4, 4}, 1.0f, DType::F16)), Error);
+  EXPECT_THROW((void)ops::tile_matrix(random_tensor(rng, {4})), Error);
   EXPECT_THROW((void)ops::tile_matrix(T), Error);
 }
 

@@ -24,8 +24,8 @@ template <> constexpr DType dtype_of<int32_t>() { return DType::I32; }
 template <> constexpr DType dtype_of<uint8_t>() { return DType::U8; }
 
 // How the elements lie in storage. Row-major is what every op reads. Tiles is the blocked order
-// of a bf16 weight matrix that the matrix-product kernels stream fastest (ops/tiles.h); only the
-// ops that know it read such a tensor, everything else refuses it.
+// of a bf16 or f32 weight matrix that the matrix-product kernels stream fastest (ops/tiles.h);
+// only the ops that know it read such a tensor, everything else refuses it.
 enum class Layout : uint8_t { RowMajor, Tiles };
 
 class Tensor {

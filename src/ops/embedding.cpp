@@ -15,8 +15,7 @@ void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& out) {
   float* po = out.data<float>();
   for (int32_t id : ids) GANDER_CHECK(id >= 0 && id < V, "token id ", id, " is out of range for a vocabulary of ", V);
   if (table.layout() == Layout::Tiles) {  // a tied embedding shared with a tiled output head
-    const auto* tiles = static_cast<const uint16_t*>(table.storage());
-    for (int64_t t = 0; t < T; ++t) unpack_tile_rows(tiles, C, ids[size_t(t)], 1, po + t * C);
+    for (int64_t t = 0; t < T; ++t) matrix_rows(table, ids[size_t(t)], 1, po + t * C);
     return;
   }
   const size_t row_bytes = size_t(C) * dtype_size(table.dtype());

@@ -21,7 +21,7 @@ void check_linear(const Tensor& x, const Tensor& W, const Tensor* bias, const Te
   GANDER_CHECK(W.defined() && W.ndim() == 2, "linear: weight must be a matrix, got ", W.describe());
   GANDER_CHECK(W.dtype() == DType::F32 || W.dtype() == DType::BF16 || W.dtype() == DType::F16,
                "linear: weight dtype must be f32, bf16 or f16, got ", W.describe());
-  GANDER_CHECK(W.layout() == Layout::RowMajor || W.dtype() == DType::BF16, "linear: tiles hold bf16 only, got ",
+  GANDER_CHECK(W.layout() == Layout::RowMajor || W.dtype() != DType::F16, "linear: tiles hold bf16 or f32 only, got ",
                W.describe());
   const int64_t N = W.dim(0), K = W.dim(1);
   GANDER_CHECK(x.ndim() >= 1 && x.dim(-1) == K, "linear: input ", x.describe(), " does not match weight ", W.describe());
@@ -43,10 +43,6 @@ void check_job(const LinearJob& j) {
     require_f32(*j.mix, "linear", "mix");
     require_numel(*j.mix, j.x.dim(-1), "linear", "mix");
   }
-}
-
-float weight_at(const Tensor& W, int64_t n, int64_t k) {
-  return W.dtype() == DType::F32 ? W.data<float>()[n * W.dim(1) + k] : matrix_at(W, n, k);
 }
 
 detail::Epilogue epilogue_of(const LinearJob& j) {
@@ -114,7 +110,7 @@ void linear(const LinearJob& j) {
     input_row(in, r, K, row.data());
     for (int64_t n = 0; n < N; ++n) {
       double acc = j.bias ? j.bias->data<float>()[n] : 0.0;
-      for (int64_t k = 0; k < K; ++k) acc += double(row[size_t(k)]) * weight_at(j.W, n, k);
+      for (int64_t k = 0; k < K; ++k) acc += double(row[size_t(k)]) * matrix_at(j.W, n, k);
       const float v = float(acc);
       float& y = py[r * N + n];
       y = j.accumulate ? y + v : j.act ? act_scalar(*j.act, v) : v;
@@ -189,7 +185,10 @@ void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
     const float* x = j.mix_to ? inputs[i].data() : j.x.data<float>();
     float* y = j.out.data<float>();
     float* v = j.accumulate ? products[i].data() : y;
-    if (j.W.layout() == Layout::Tiles) {
+    if (j.W.layout() == Layout::Tiles && j.W.dtype() == DType::F32) {
+      const auto* t = static_cast<const float*>(j.W.storage());
+      (avx512 ? detail::gemv_tiles_f32_avx512 : detail::gemv_tiles_f32_portable)(x, R, t, K, n0, n1, v, N);
+    } else if (j.W.layout() == Layout::Tiles) {
       const auto* t = static_cast<const uint16_t*>(j.W.storage());
       (avx512 ? detail::gemv_tiles_avx512 : detail::gemv_tiles_portable)(x, R, t, K, n0, n1, v, N);
     } else {
@@ -202,20 +201,16 @@ void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
   for (size_t c = 0; c < chunks.size(); ++c) run(chunks[c].job, chunks[c].n0, chunks[c].n1);
 }
 
-// f32 arithmetic on bf16/f16 weights: widen a block of W rows (exact) and run the f32 GEMM on it.
+// f32 arithmetic on weights oneDNN cannot read as they are (bf16/f16, or tiles on a CPU without
+// the tiled kernels): widen a block of W rows (exact) and run the f32 GEMM on it.
 void gemm_widened(const float* x, const Tensor& W, int64_t M, float* y) {
   const int64_t N = W.dim(0), K = W.dim(1);
-  const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / K);  // ~4 MB of f32 per block
+  const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / std::max<int64_t>(K, 1));  // ~4 MB of f32
   std::vector<float> wide(static_cast<size_t>(std::min(block, N) * K));
-  const bool tiled = W.layout() == Layout::Tiles;
-  const auto* storage = static_cast<const uint16_t*>(W.storage());
   for (int64_t n0 = 0; n0 < N; n0 += block) {
     const int64_t nb = std::min(block, N - n0);
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < nb; ++i) {
-      if (tiled) unpack_tile_rows(storage, K, n0 + i, 1, wide.data() + i * K);
-      else convert_to_f32(W.dtype(), storage + (n0 + i) * K, wide.data() + i * K, size_t(K));
-    }
+    for (int64_t i = 0; i < nb; ++i) matrix_rows(W, n0 + i, 1, wide.data() + i * K);
     detail::gemm_f32(x, wide.data(), M, nb, K, y + n0, N);
   }
 }
@@ -239,7 +234,7 @@ void gemm_unfused(const LinearJob& j, Precision p) {
     product.resize(size_t(R * N));
     v = product.data();
   }
-  if (j.W.dtype() == DType::F32) {
+  if (j.W.dtype() == DType::F32 && j.W.layout() == Layout::RowMajor) {
     detail::gemm_f32(x, j.W.data<float>(), R, N, K, v, N);
   } else if (p == Precision::BF16 && j.W.layout() == Layout::RowMajor && j.W.dtype() == DType::BF16) {
     detail::gemm_bf16(x, j.W.data_u16(), R, N, K, v);
@@ -261,7 +256,11 @@ void linear(const LinearJob& j, Precision p) {
   if (R == 0) return;
   if (R <= kGemvMaxRows) {
     gemv_jobs({&j, 1}, R);
-  } else if (p == Precision::BF16 && j.W.layout() == Layout::Tiles && cpu_has_amx_bf16()) {
+  } else if (j.W.layout() == Layout::Tiles && j.W.dtype() == DType::F32 && cpu_has_avx512()) {
+    detail::gemm_tiles_f32_avx512(input_of(j), static_cast<const float*>(j.W.storage()), j.W.dim(0), j.W.dim(1),
+                                  j.out.data<float>(), epilogue_of(j));
+  } else if (p == Precision::BF16 && j.W.layout() == Layout::Tiles && j.W.dtype() == DType::BF16 &&
+             cpu_has_amx_bf16()) {
     detail::gemm_tiles_amx(input_of(j), static_cast<const uint16_t*>(j.W.storage()), j.W.dim(0), j.W.dim(1),
                            j.out.data<float>(), epilogue_of(j));
   } else {

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "ops/elementwise.h"
+#include "ops/epilogue_avx512.h"
 #include "ops/linear.h"
 #include "ops/tiles.h"
 
@@ -82,20 +82,7 @@ inline void store_tile(int tile, float* y, int64_t M, int64_t N, int64_t m, int6
     return;
   }
   store_accumulator(tile, tmp, 64);
-  const int64_t rows = std::min<int64_t>(16, M - m), cols = std::min<int64_t>(16, N - n);
-  const __mmask16 cm = cols == 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
-  const __m512 bias = e.bias ? _mm512_maskz_loadu_ps(cm, e.bias + n) : _mm512_setzero_ps();
-  if (e.act) {
-    for (int64_t i = 0; i < rows; ++i) _mm512_store_ps(tmp + i * 16, _mm512_add_ps(_mm512_load_ps(tmp + i * 16), bias));
-    activation_avx512(*e.act, tmp, tmp, rows * 16);
-  }
-  for (int64_t i = 0; i < rows; ++i) {
-    float* dst = y + (m + i) * N + n;
-    __m512 v = _mm512_load_ps(tmp + i * 16);
-    if (!e.act) v = _mm512_add_ps(v, bias);
-    if (e.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(cm, dst));
-    _mm512_mask_storeu_ps(dst, cm, v);
-  }
+  store_block16(tmp, std::min<int64_t>(16, M - m), y + m * N, N, n, std::min<int64_t>(16, N - n), e);
 }
 
 // Output rows [m0, m0 + 32) x the 16-column blocks nt and (if Two) nt + 1.

@@ -48,7 +48,7 @@ int64_t KvCache::bytes() const {
 }
 
 Model::Model(Weights w, ForwardOptions opt) : w_(std::move(w)), opt_(opt) {
-  // The large bf16 matrices move into tiles, read by both the decode and the prefill kernels. A
+  // The large bf16 and f32 matrices move into tiles, read by both the decode and the prefill kernels. A
   // tied embedding is tiled once and serves both the lookup and the head.
   for (LayerWeights& L : w_.layers)
     for (Tensor* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) ops::tile_if_supported(*m);

@@ -35,15 +35,17 @@ struct Model::Scratch {
 
 Model::Model(Weights weights, ForwardOptions options)
     : w_(std::move(weights)), opt_(options), fingerprint_(w_.fingerprint()), scratch_(std::make_shared<Scratch>()) {
-  // The bf16 matrices move into tiles, read by both the decode and the prefill kernels (after
-  // the fingerprint, which samples the checkpoint's row-major bytes). The LoRA matrices, widened
-  // to f32 at load, go back to bf16 for it: exact for a bf16 checkpoint, and what --dtype bf16
-  // asks for otherwise; they then stream half the bytes and run on the bf16 units in prefill.
-  if (w_.matrix_dtype != DType::BF16 || !ops::tiles_supported()) return;
+  // The bf16 and f32 matrices move into tiles, read by both the decode and the prefill kernels
+  // (after the fingerprint, which samples the checkpoint's row-major bytes). The LoRA matrices,
+  // widened to f32 at load, go back to bf16 in a bf16 model: exact for a bf16 checkpoint, and
+  // what --dtype bf16 asks for otherwise; they then stream half the bytes and run on the bf16
+  // units in prefill.
+  const DType dt = w_.matrix_dtype;
+  if ((dt != DType::BF16 && dt != DType::F32) || !ops::tiles_supported()) return;
   for (LayerWeights& L : w_.layers) {
     for (Tensor* m : {&L.receptance, &L.key, &L.value, &L.output, &L.ffn_key, &L.ffn_value}) ops::tile_if_supported(*m);
     for (Tensor* m : {&L.w1, &L.w2, &L.a1, &L.a2, &L.v1, &L.v2, &L.g1, &L.g2})
-      if (m->defined() && m->numel() > 0) *m = ops::tile_matrix(m->to(DType::BF16));
+      if (m->defined() && m->numel() > 0) *m = ops::tile_matrix(dt == DType::BF16 ? m->to(DType::BF16) : *m);
   }
   ops::tile_if_supported(w_.head);
 }
