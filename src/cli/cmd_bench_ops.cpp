@@ -82,11 +82,11 @@ void register_bench_ops(CLI::App& app) {
 
     // Matrix-vector products (decoding): bound by streaming the weights. Enough copies are cycled
     // through that they cannot stay in the (large, shared) last-level cache, as in a real model.
-    // bf16 weights run both in row-major order and in tiles (ops/tiles.h), the layout models use.
+    // f32 and bf16 weights run both in row-major order and in tiles (ops/tiles.h), the layout models use.
     for (auto [N, K] : std::vector<std::pair<int64_t, int64_t>>{{768, 768}, {3072, 768}, {2048, 2048}, {8192, 2048}, {65536, 768}})
-      for (int variant = 0; variant < 3; ++variant) {
-        const DType wt = variant == 0 ? DType::F32 : DType::BF16;
-        const bool tiled = variant == 2;
+      for (int variant = 0; variant < 4; ++variant) {
+        const DType wt = variant < 2 ? DType::F32 : DType::BF16;
+        const bool tiled = variant % 2 == 1;
         const int64_t bytes = N * K * int64_t(dtype_size(wt));
         const int64_t copies = std::max<int64_t>(1, (int64_t(1) << 30) / bytes);
         std::vector<Tensor> Ws;
@@ -109,6 +109,7 @@ void register_bench_ops(CLI::App& app) {
         double peak;
       };
       for (V v : {V{DType::F32, ops::Precision::F32, false, "gemm wf32", mm_f32},
+                  V{DType::F32, ops::Precision::F32, true, "gemm wf32 tiles (AVX-512)", mm_f32},
                   V{DType::BF16, ops::Precision::F32, false, "gemm wbf16 (f32 math)", mm_f32},
                   V{DType::BF16, ops::Precision::BF16, false, "gemm wbf16 (bf16 math)", mm_bf16},
                   V{DType::BF16, ops::Precision::BF16, true, "gemm wbf16 tiles (AMX)", mm_bf16}}) {

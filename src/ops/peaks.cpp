@@ -69,16 +69,22 @@ double measure_matmul_peak(bool bf16, int n) {
   std::vector<float> wf(size_t(n) * n, 0.25f);
   std::vector<uint16_t> wb(size_t(n) * n, f32_to_bf16(0.25f));
   std::vector<uint16_t> tiles;
-  const bool amx = bf16 && cpu_has_amx_bf16();
-  if (amx) {
+  std::vector<float> tiles_f32;
+  // Our tiled kernels run beside the library's: AMX for bf16, AVX-512 FMA for f32.
+  const bool own = bf16 ? cpu_has_amx_bf16() : cpu_has_avx512();
+  if (own && bf16) {
     tiles.resize(size_t(tiled_elems(n, n)));
     pack_tiles(wb.data(), n, n, tiles.data());
+  } else if (own) {
+    tiles_f32.resize(size_t(tiled_elems_f32(n, n)));
+    pack_tiles_f32(wf.data(), n, n, tiles_f32.data());
   }
   double best = 0;
   for (int r = 0; r < 4; ++r) {
-    for (int kernel = 0; kernel < (amx ? 2 : 1); ++kernel) {
+    for (int kernel = 0; kernel < (own ? 2 : 1); ++kernel) {
       const double t0 = now_seconds();
-      if (kernel == 1) detail::gemm_tiles_amx({a.data(), nullptr, nullptr, n}, tiles.data(), n, n, c.data(), {});
+      if (kernel == 1 && bf16) detail::gemm_tiles_amx({a.data(), nullptr, nullptr, n}, tiles.data(), n, n, c.data(), {});
+      else if (kernel == 1) detail::gemm_tiles_f32_avx512({a.data(), nullptr, nullptr, n}, tiles_f32.data(), n, n, c.data(), {});
       else if (bf16) detail::gemm_bf16(a.data(), wb.data(), n, n, n, c.data());
       else detail::gemm_f32(a.data(), wf.data(), n, n, n, c.data(), n);
       const double dt = now_seconds() - t0;
