@@ -21,8 +21,9 @@
 namespace gander::ops {
 
 inline constexpr int64_t kTileN = 16;               // rows of W per tile
-inline constexpr int64_t kTileK = 32;               // columns of W per tile
+inline constexpr int64_t kTileK = 32;               // columns of W per bf16 tile
 inline constexpr int64_t kTileElems = kTileN * kTileK;
+// (tile_blocks_k, tiled_elems and tiled_index count bf16 tiles; the f32 forms follow below.)
 
 inline int64_t tile_blocks_n(int64_t N) { return (N + kTileN - 1) / kTileN; }
 inline int64_t tile_blocks_k(int64_t K) { return (K + kTileK - 1) / kTileK; }
