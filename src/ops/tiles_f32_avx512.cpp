@@ -127,13 +127,14 @@ inline const float* input_strip(const InputRows& in, int64_t K, int64_t r0, int6
   return buf;
 }
 
-// One micro-kernel's blocks [p, p + np) of the unit starting at block p0, np <= kBlocks.
+// Weight blocks [p, p + NP) against one input strip over one K step: into the unit's partial sums
+// (kRows rows of its row-major [rows x 192] scratch), or on the last step into tmp.
 template <int NP>
 inline void micro_step(const float* a, int64_t lda, const float* tiled, int64_t K, int64_t p, int64_t k0, int64_t kc,
                        bool first, bool last, float* part, int64_t ldp, float* tmp) {
   const float* b = tiled + p * kTileN * K + k0 * kTileN;
   const float* c_in = first ? nullptr : part;
-  // Partial sums keep the unit's row-major order; the last step writes NP blocks of kRows x 16.
+  // The last step writes NP blocks of kRows x 16 each, the form store_block16 reads.
   if (last) micro<NP>(a, lda, b, kTileN * K, kc, c_in, ldp, tmp, kTileN, kRows * kTileN);
   else micro<NP>(a, lda, b, kTileN * K, kc, c_in, ldp, part, ldp, kTileN);
 }
