@@ -115,25 +115,23 @@ OpCase gemv_portable_case() {
         ops::detail::gemv_avx512(x.data<float>(), R, W.raw(), wt, K, 0, N, a.data<float>(), N);
         compare(a, ref, cmp);
       }
-      if (wt == DType::F32) {
-        const Tensor tiles = ops::tile_matrix(W);
-        const auto* t = static_cast<const float*>(tiles.storage());
-        ops::detail::gemv_tiles_f32_portable(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
-        compare(a, ref, cmp);
-        if (cpu_has_avx512()) {
-          ops::detail::gemv_tiles_f32_avx512(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
-          compare(a, ref, cmp);
-        }
-      }
-      if (wt != DType::BF16) continue;
+      if (wt == DType::F16) continue;
+      // The same products over the tiled copy, through the tile kernels of W's type.
       const Tensor tiles = ops::tile_matrix(W);
-      const auto* t = static_cast<const uint16_t*>(tiles.storage());
-      ops::detail::gemv_tiles_portable(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
-      compare(a, ref, cmp);
-      if (cpu_has_avx512()) {
-        ops::detail::gemv_tiles_avx512(x.data<float>(), R, t, K, 0, N, a.data<float>(), N);
+      auto tiled = [&](bool avx512) {
+        if (wt == DType::F32) {
+          const auto* t = static_cast<const float*>(tiles.storage());
+          (avx512 ? ops::detail::gemv_tiles_f32_avx512 : ops::detail::gemv_tiles_f32_portable)(x.data<float>(), R, t, K,
+                                                                                             0, N, a.data<float>(), N);
+        } else {
+          const auto* t = static_cast<const uint16_t*>(tiles.storage());
+          (avx512 ? ops::detail::gemv_tiles_avx512 : ops::detail::gemv_tiles_portable)(x.data<float>(), R, t, K, 0, N,
+                                                                                     a.data<float>(), N);
+        }
         compare(a, ref, cmp);
-      }
+      };
+      tiled(false);
+      if (cpu_has_avx512()) tiled(true);
     }
     return cmp;
   };

@@ -76,7 +76,7 @@ void wkv7_output(const Wkv7Output& o, int64_t head_size, Tensor& out);
 }
 
 namespace detail {
-// One row of wkv7_output (C channels, N a multiple of 16) in one pass.
+// One row of wkv7_output (C channels, N a multiple of 16), head by head with each slice in L1.
 void wkv7_output_row_avx512(const float* y, const float* r, const float* k, const float* v, const float* g,
                             const float* ln_w, const float* ln_b, const float* r_k, float eps, int64_t C, int64_t N,
                             float* out);

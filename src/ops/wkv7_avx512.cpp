@@ -1,6 +1,7 @@
 // The WKV7 head kernel compiled for AVX-512 (see wkv7_head64.inc).
 #include <cmath>
 
+#include "ops/norm.h"
 #include "ops/vmath_avx512.h"
 #include "ops/wkv7.h"
 
@@ -99,29 +100,18 @@ namespace gander::ops::detail {
 void wkv7_output_row_avx512(const float* y, const float* r, const float* k, const float* v, const float* g,
                             const float* ln_w, const float* ln_b, const float* r_k, float eps, int64_t C, int64_t N,
                             float* out) {
-  const float inv_n = 1.0f / float(N);
   for (int64_t h = 0; h < C; h += N) {
-    // Two-pass statistics of the head's slice of y, and the bonus dot product.
-    __m512 sum = _mm512_setzero_ps(), bonus = _mm512_setzero_ps();
-    for (int64_t i = h; i < h + N; i += 16) {
-      sum = _mm512_add_ps(sum, _mm512_loadu_ps(y + i));
+    // The head's GroupNorm (the LayerNorm kernel on its slice), then the bonus and the gate while
+    // the slice is still in L1.
+    normalize_avx512(y + h, ln_w + h, ln_b + h, eps, N, out + h);
+    __m512 bonus = _mm512_setzero_ps();
+    for (int64_t i = h; i < h + N; i += 16)
       bonus = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(r + i), _mm512_loadu_ps(k + i)), _mm512_loadu_ps(r_k + i),
                               bonus);
-    }
-    const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) * inv_n);
-    __m512 var = _mm512_setzero_ps();
-    for (int64_t i = h; i < h + N; i += 16) {
-      const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(y + i), mean);
-      var = _mm512_fmadd_ps(d, d, var);
-    }
-    const __m512 inv = _mm512_set1_ps(1.0f / std::sqrt(_mm512_reduce_add_ps(var) * inv_n + eps));
     const __m512 b = _mm512_set1_ps(_mm512_reduce_add_ps(bonus));
-    for (int64_t i = h; i < h + N; i += 16) {
-      const __m512 normed = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(y + i), mean), inv),
-                                            _mm512_loadu_ps(ln_w + i), _mm512_loadu_ps(ln_b + i));
-      _mm512_storeu_ps(out + i,
-                       _mm512_mul_ps(_mm512_fmadd_ps(b, _mm512_loadu_ps(v + i), normed), _mm512_loadu_ps(g + i)));
-    }
+    for (int64_t i = h; i < h + N; i += 16)
+      _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_fmadd_ps(b, _mm512_loadu_ps(v + i), _mm512_loadu_ps(out + i)),
+                                              _mm512_loadu_ps(g + i)));
   }
 }
 }  // namespace gander::ops::detail
