@@ -5,12 +5,14 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev           # oneDNN: f32/bf16 GEMM (AMX on Sapphire Rapids)
+  ocl-icd-opencl-dev    # oneDNN's CMake package file requires OpenCL (only Recommended by libdnnl-dev)
   libomp-dev            # OpenMP runtime for clang builds (gcc ships libgomp)
   nlohmann-json3-dev    # JSON (safetensors headers, config.json, CLI I/O)
   libcli11-dev          # command line parsing
   libgtest-dev          # unit tests
   libpcre2-dev          # regex (Qwen2 pre-tokenizer)
   libutf8proc-dev       # Unicode normalisation
+  libedit-dev           # line editing and history in chat
   clang libclang-rt-14-dev  # libFuzzer targets
 )
 missing=()

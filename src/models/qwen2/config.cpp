@@ -1,6 +1,7 @@
 #include "models/qwen2/config.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 
@@ -38,7 +39,12 @@ Config Config::from_json(const io::JsonConfig& j) {
       GANDER_CHECK(rt == "default", j.source(), ": rope_scaling type '", rt, "' is not supported (only 'default')");
     }
   }
-  GANDER_CHECK(c.rope_theta > 0, j.source(), ": rope_theta must be positive");
+  // Outside these ranges the norms divide by zero or the RoPE frequencies overflow: NaN logits.
+  GANDER_CHECK(std::isfinite(c.rope_theta) && c.rope_theta > 1 && c.rope_theta < 1e30, j.source(),
+               ": field 'rope_theta' must be a number in (1, 1e30), got ", c.rope_theta);
+  GANDER_CHECK(std::isfinite(c.rms_eps) && c.rms_eps > 0 && c.rms_eps < 1, j.source(),
+               ": field 'rms_norm_eps' must be a number in (0, 1), got ", c.rms_eps);
+  GANDER_CHECK(c.max_positions > 0, j.source(), ": field 'max_position_embeddings' must be positive, got ", c.max_positions);
   return c;
 }
 

@@ -12,42 +12,7 @@
 
 namespace gander::qwen2 {
 
-KvCache KvCache::empty(const Config& c) {
-  KvCache kv;
-  kv.k.resize(size_t(c.n_layer));
-  kv.v.resize(size_t(c.n_layer));
-  return kv;
-}
-
-void KvCache::reserve(const Config& c, int64_t positions) {
-  const int64_t have = k.empty() || !k[0].defined() ? 0 : k[0].dim(0);
-  if (positions <= have) return;
-  const int64_t cap = std::max(positions, 2 * have);
-  for (size_t l = 0; l < k.size(); ++l)
-    for (Tensor* t : {&k[l], &v[l]}) {
-      Tensor grown = Tensor::empty(DType::F32, {cap, c.n_kv_head, c.head_dim});
-      if (t->defined() && length > 0) grown.rows(0, length).copy_from(t->rows(0, length));
-      *t = grown;
-    }
-}
-
-KvCache KvCache::clone() const {
-  KvCache kv;
-  kv.length = length;
-  for (size_t l = 0; l < k.size(); ++l) {
-    kv.k.push_back(k[l].defined() ? k[l].clone() : Tensor());
-    kv.v.push_back(v[l].defined() ? v[l].clone() : Tensor());
-  }
-  return kv;
-}
-
-int64_t KvCache::bytes() const {
-  int64_t n = 0;
-  for (size_t l = 0; l < k.size(); ++l) n += int64_t(k[l].defined() ? k[l].nbytes() + v[l].nbytes() : 0);
-  return n;
-}
-
-Model::Model(Weights w, ForwardOptions opt) : w_(std::move(w)), opt_(opt) {
+Model::Model(Weights w, ForwardOptions opt) : w_(std::move(w)), opt_(opt), fingerprint_(w_.fingerprint()) {
   // The large bf16 and f32 matrices move into tiles, read by both the decode and the prefill kernels. A
   // tied embedding is tiled once and serves both the lookup and the head.
   for (LayerWeights& L : w_.layers)

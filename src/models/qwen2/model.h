@@ -6,21 +6,11 @@
 #include <span>
 #include <vector>
 
+#include "models/qwen2/kv_cache.h"
 #include "models/qwen2/weights.h"
 #include "ops/linear.h"
 
 namespace gander::qwen2 {
-
-// Keys and values of every position seen so far, per layer: [capacity, Hkv, hd] f32, grown on demand.
-struct KvCache {
-  std::vector<Tensor> k, v;
-  int64_t length = 0;
-  static KvCache empty(const Config& c);
-  void reserve(const Config& c, int64_t positions);
-  KvCache clone() const;
-  void reset() { length = 0; }
-  int64_t bytes() const;
-};
 
 struct ForwardOptions {
   ops::Precision precision = ops::Precision::F32;
@@ -38,6 +28,7 @@ class Model {
   explicit Model(Weights w, ForwardOptions opt = {});
   const Config& config() const { return w_.config; }
   const Weights& weights() const { return w_; }
+  uint64_t fingerprint() const { return fingerprint_; }
   ForwardOptions& options() { return opt_; }
 
   void forward(std::span<const int32_t> ids, KvCache& cache, Tensor& logits, bool all_logits = false);
@@ -47,6 +38,7 @@ class Model {
   void run_chunk(std::span<const int32_t> ids, KvCache& cache, Tensor* logits, bool all_logits, Trace* trace);
   Weights w_;
   ForwardOptions opt_;
+  uint64_t fingerprint_;
 };
 
 }  // namespace gander::qwen2

@@ -1,45 +1,7 @@
 #include "models/qwen2/runner.h"
 
-#include "io/checkpoint.h"
-#include "io/safetensors.h"
 
 namespace gander::qwen2 {
-
-void save_cache(const std::string& path, const KvCache& cache, const Config& c) {
-  io::NamedTensors ts;
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    if (cache.length == 0) break;
-    ts.emplace_back(concat("layers.", l, ".k"), cache.k[size_t(l)].rows(0, cache.length));
-    ts.emplace_back(concat("layers.", l, ".v"), cache.v[size_t(l)].rows(0, cache.length));
-  }
-  io::save_safetensors(path, ts, {{"format", "gander-qwen2-kv"}, {"version", "1"}, {"model", c.describe()},
-                                  {"length", std::to_string(cache.length)}});
-}
-
-KvCache load_cache(const std::string& path, const Config& c) {
-  const io::Checkpoint ck = io::load_checkpoint(path);
-  auto meta = [&](const char* key) {
-    auto it = ck.metadata().find(key);
-    GANDER_CHECK(it != ck.metadata().end(), path, ": not a gander Qwen2 KV-cache file (no '", key, "' metadata)");
-    return it->second;
-  };
-  GANDER_CHECK(meta("format") == "gander-qwen2-kv", path, ": not a gander Qwen2 KV-cache file");
-  GANDER_CHECK(meta("model") == c.describe(), path, ": cache belongs to a model of shape ", meta("model"), ", not ",
-               c.describe());
-  KvCache kv = KvCache::empty(c);
-  const int64_t len = std::stoll(meta("length"));
-  kv.reserve(c, std::max<int64_t>(len, 1));
-  for (int64_t l = 0; l < c.n_layer && len > 0; ++l) {
-    const Tensor& k = ck.get(concat("layers.", l, ".k"));
-    const Tensor& v = ck.get(concat("layers.", l, ".v"));
-    check_shape(k, {len, c.n_kv_head, c.head_dim}, path + ": tensor 'layers." + std::to_string(l) + ".k'");
-    check_shape(v, {len, c.n_kv_head, c.head_dim}, path + ": tensor 'layers." + std::to_string(l) + ".v'");
-    kv.k[size_t(l)].rows(0, len).copy_from(k);
-    kv.v[size_t(l)].rows(0, len).copy_from(v);
-  }
-  kv.length = len;
-  return kv;
-}
 
 namespace {
 class Qwen2Runner final : public Runner {
@@ -65,8 +27,8 @@ class Qwen2Runner final : public Runner {
     m_->forward(ids, cache_, logits, all);
   }
   void reset() override { cache_.reset(); }
-  void save_state(const std::string& path) const override { save_cache(path, cache_, m_->config()); }
-  void load_state(const std::string& path) override { cache_ = load_cache(path, m_->config()); }
+  void save_state(const std::string& path) const override { save_cache(path, cache_, m_->config(), m_->fingerprint()); }
+  void load_state(const std::string& path) override { cache_ = load_cache(path, m_->config(), m_->fingerprint()); }
   void set_precision(ops::Precision p) override { m_->options().precision = p; }
   ops::Precision precision() const override { return m_->options().precision; }
   double decode_bytes_per_token(int64_t position) const override {

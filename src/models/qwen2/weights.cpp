@@ -1,21 +1,43 @@
 #include "models/qwen2/weights.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
 #include "core/random_fill.h"
 #include "core/rng.h"
+#include "models/fingerprint.h"
 
 namespace gander::qwen2 {
 
+void Weights::for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const {
+  fn("model.embed_tokens.weight", embed);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const LayerWeights& L = layers[l];
+    const std::string p = concat("model.layers.", l, ".");
+    for (auto [n, t] : {std::pair{"input_layernorm.weight", &L.input_norm}, {"post_attention_layernorm.weight", &L.post_attn_norm},
+                        {"self_attn.q_proj.weight", &L.q}, {"self_attn.k_proj.weight", &L.k},
+                        {"self_attn.v_proj.weight", &L.v}, {"self_attn.o_proj.weight", &L.o},
+                        {"self_attn.q_proj.bias", &L.q_bias}, {"self_attn.k_proj.bias", &L.k_bias},
+                        {"self_attn.v_proj.bias", &L.v_bias}, {"mlp.gate_proj.weight", &L.gate},
+                        {"mlp.up_proj.weight", &L.up}, {"mlp.down_proj.weight", &L.down}})
+      fn(p + n, *t);
+  }
+  fn("model.norm.weight", final_norm);
+  if (!config.tied_embeddings) fn("lm_head.weight", lm_head);
+}
+
 int64_t Weights::bytes() const {
-  int64_t n = int64_t(embed.nbytes() + final_norm.nbytes()) + (config.tied_embeddings ? 0 : int64_t(lm_head.nbytes()));
-  for (const LayerWeights& L : layers)
-    for (const Tensor* t : {&L.input_norm, &L.post_attn_norm, &L.q, &L.k, &L.v, &L.o, &L.q_bias, &L.k_bias, &L.v_bias,
-                            &L.gate, &L.up, &L.down})
-      n += int64_t(t->nbytes());
+  int64_t n = 0;
+  for_each([&n](const std::string&, const Tensor& t) { n += int64_t(t.nbytes()); });
   return n;
+}
+
+uint64_t Weights::fingerprint() const {
+  Fingerprint f;
+  for_each([&f](const std::string& name, const Tensor& t) { f.add(name, t); });
+  return f.value();
 }
 
 Weights load_folder(const std::string& folder) {
@@ -67,7 +89,13 @@ Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::strin
   w.final_norm = vec("model.norm.weight", D);
   if (c.tied_embeddings) {
     w.lm_head = w.embed;
-    if (ck.contains("lm_head.weight")) get("lm_head.weight", {c.vocab, D});  // some exports store the copy
+    // Some exports store the copy; one that differs would be silently dropped, so refuse it.
+    if (ck.contains("lm_head.weight")) {
+      const Tensor& head = get("lm_head.weight", {c.vocab, D});
+      GANDER_CHECK(head.dtype() == w.embed.dtype() && std::memcmp(head.raw(), w.embed.raw(), head.nbytes()) == 0,
+                   ck.source(), ": tensor 'lm_head.weight' differs from 'model.embed_tokens.weight' but ", config_source,
+                   " says tie_word_embeddings is true (the head would be ignored)");
+    }
   } else {
     GANDER_CHECK(ck.contains("lm_head.weight"), ck.source(), ": missing tensor 'lm_head.weight' (", config_source,
                  " says tie_word_embeddings is false)");

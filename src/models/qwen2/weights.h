@@ -1,6 +1,7 @@
 // Qwen2 weights: matrices stay in the checkpoint's storage (memory-mapped, Linear layout
 // [out, in]); norms and biases become f32. Every tensor is checked against the config.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,10 @@ struct Weights {
   Tensor final_norm;  // [D] f32
   Tensor lm_head;     // [V, D] (the embedding itself when tied)
   std::string source;
+  // Every tensor under its Hugging Face name (the tied head is the embedding: visited once).
+  void for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const;
   int64_t bytes() const;
+  uint64_t fingerprint() const;  // of the row-major weights (before tiling; see models/fingerprint.h)
 };
 
 // `folder` holds config.json and model.safetensors or a sharded index.

@@ -4,6 +4,7 @@
 
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "models/fingerprint.h"
 
 namespace gander::rwkv7 {
 
@@ -46,14 +47,6 @@ int64_t State::bytes() const {
   return n;
 }
 
-namespace {
-std::string hex64(uint64_t v) {
-  std::ostringstream o;
-  o << std::hex << v;
-  return o.str();
-}
-}  // namespace
-
 void save_state(const std::string& path, const State& s, const Config& c, uint64_t fingerprint) {
   GANDER_CHECK(s.matches(c), path, ": state does not match the model ", c.describe());
   io::NamedTensors ts;
@@ -64,11 +57,15 @@ void save_state(const std::string& path, const State& s, const Config& c, uint64
   }
   io::save_safetensors(path, ts,
                        {{"format", "gander-rwkv7-state"}, {"version", std::to_string(kStateFormatVersion)},
-                        {"model", c.describe()}, {"fingerprint", hex64(fingerprint)}});
+                        {"model", c.describe()}, {"fingerprint", Fingerprint::hex(fingerprint)}});
 }
 
 State load_state(const std::string& path, const Config& c, uint64_t fingerprint) {
-  const io::Checkpoint ck = io::load_checkpoint(path);
+  return state_from_checkpoint(io::load_checkpoint(path), c, fingerprint);
+}
+
+State state_from_checkpoint(const io::Checkpoint& ck, const Config& c, uint64_t fingerprint) {
+  const std::string& path = ck.source();
   auto meta = [&](const char* key) {
     auto it = ck.metadata().find(key);
     GANDER_CHECK(it != ck.metadata().end(), path, ": not a gander RWKV-7 state file (no '", key, "' metadata)");
@@ -80,14 +77,15 @@ State load_state(const std::string& path, const Config& c, uint64_t fingerprint)
                " is not supported (this build reads version ", kStateFormatVersion, ")");
   GANDER_CHECK(meta("model") == c.describe(), path, ": state belongs to a model of shape ", meta("model"),
                ", not ", c.describe());
-  GANDER_CHECK(meta("fingerprint") == hex64(fingerprint), path,
+  GANDER_CHECK(meta("fingerprint") == Fingerprint::hex(fingerprint), path,
                ": state belongs to another model of the same shape (weight fingerprint ", meta("fingerprint"),
-               ", this model's is ", hex64(fingerprint), ")");
+               ", this model's is ", Fingerprint::hex(fingerprint), ")");
   State s = State::zeros(c);
   for (int64_t l = 0; l < c.n_layer; ++l) {
     auto take = [&](const std::string& name, Tensor& dst) {
       const Tensor& t = ck.get(name);
       check_shape(t, dst.shape(), path + ": tensor '" + name + "'");
+      GANDER_CHECK(t.dtype() == DType::F32, path, ": tensor '", name, "' is ", dtype_name(t.dtype()), ", expected f32");
       dst.copy_from(t);
     };
     take(concat("blocks.", l, ".att_shift"), s.att_shift[size_t(l)]);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/checkpoint.h"
 #include "models/rwkv7/config.h"
 
 namespace gander::rwkv7 {
@@ -29,6 +30,8 @@ struct State {
 // its weight fingerprint. Loading checks all of it against the model.
 void save_state(const std::string& path, const State& s, const Config& c, uint64_t fingerprint);
 State load_state(const std::string& path, const Config& c, uint64_t fingerprint);
+// The same checks on a checkpoint already open (its source names it in errors).
+State state_from_checkpoint(const io::Checkpoint& ck, const Config& c, uint64_t fingerprint);
 
 // A state-tuned initial state as users share them: a .pth/safetensors holding
 // blocks.{l}.att.time_state [H, 64, 64] (the shift vectors start at zero).

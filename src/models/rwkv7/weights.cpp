@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/random_fill.h"
+#include "models/fingerprint.h"
 
 namespace gander::rwkv7 {
 
@@ -260,23 +261,9 @@ void Weights::for_each(const std::function<void(const std::string&, const Tensor
 }
 
 uint64_t Weights::fingerprint() const {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  auto mix = [&h](const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  };
-  for_each([&](const std::string& name, const Tensor& t) {
-    mix(name.data(), name.size());
-    for (int64_t d : t.shape()) mix(&d, sizeof d);
-    // Values, not storage: a bf16 file and its f32 copy are the same model. Sample up to 64 values.
-    const int64_t n = t.numel(), step = std::max<int64_t>(1, n / 64);
-    for (int64_t i = 0; i < n; i += step) {
-      float v = 0;
-      convert_to_f32(t.dtype(), static_cast<const std::byte*>(t.raw()) + size_t(i) * dtype_size(t.dtype()), &v, 1);
-      mix(&v, sizeof v);
-    }
-  });
-  return h;
+  Fingerprint f;
+  for_each([&f](const std::string& name, const Tensor& t) { f.add(name, t); });
+  return f.value();
 }
 
 int64_t Weights::bytes() const {
