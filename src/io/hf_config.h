@@ -3,12 +3,18 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace gander::io {
 
+// A JSON value for an error message: short scalars as written, containers by kind (never dumped:
+// a hostile file nests them deep enough to exhaust the stack).
+std::string describe_json(const nlohmann::json& v);
+
 class JsonConfig {
  public:
-  static JsonConfig load(const std::string& path);
+  static JsonConfig load(const std::string& path);  // a regular file of at most 64 MiB
+  static JsonConfig parse(std::string_view text, const std::string& source);
   JsonConfig(nlohmann::json j, std::string source) : j_(std::move(j)), source_(std::move(source)) {}
 
   bool has(const std::string& key) const { return j_.contains(key) && !j_[key].is_null(); }
