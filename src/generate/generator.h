@@ -1,12 +1,16 @@
 // The generation loop, independent of the architecture: the caller supplies `feed`, which runs
 // tokens through its model (advancing whatever state it keeps) and leaves the last logits [1, V].
 #pragma once
+#include <atomic>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "core/threads.h"
 #include "generate/sampler.h"
 #include "tokenize/tokenizer.h"
 
@@ -18,12 +22,23 @@ struct GenerateOptions {
   int64_t max_tokens = 200;
   std::vector<int32_t> stop_tokens;
   std::vector<std::string> stop_strings;
+  // Tokens the model can still take after the prompt (a Qwen2 model's max_position_embeddings
+  // minus what its cache holds): generation stops there with the reason "context full".
+  int64_t context_room = std::numeric_limits<int64_t>::max();
+  // Set (from a signal handler, say) to stop after the current token with the reason "interrupted".
+  const std::atomic<bool>* interrupt = nullptr;
+  // Chooses the thread count of each decode step (nullptr: leave it as it is).
+  ThreadGovernor* threads = nullptr;
+  // Called as a long prompt is fed in slices of `prefill_slice` tokens (done, total).
+  std::function<void(int64_t, int64_t)> on_prefill_progress;
+  int64_t prefill_slice = 1024;
+  std::function<void()> on_prefill_done;  // before the first token is sampled
 };
 
 struct GenerateStats {
   int64_t prompt_tokens = 0, generated_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
-  std::string stop_reason;  // "length", "stop token", "stop string"
+  std::string stop_reason;  // "length", "stop token", "stop string", "context full", "interrupted"
   std::string text;         // the generated text (up to a stop string)
   std::vector<int32_t> tokens;
   double prefill_tps() const { return prefill_seconds > 0 ? double(prompt_tokens) / prefill_seconds : 0; }
