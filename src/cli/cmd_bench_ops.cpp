@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/io_util.h"
+#include "cli/model_args.h"
+#include "io/atomic_file.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "core/timer.h"
@@ -57,26 +60,30 @@ struct Row {
 void register_bench_ops(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench-ops", "Benchmark every op against this machine's measured limits");
   auto json_path = std::make_shared<std::string>();
-  auto threads = std::make_shared<int>(0);
+  auto as_json = std::make_shared<bool>(false);
+  auto threads = std::make_shared<std::string>();
   auto seconds = std::make_shared<double>(0.3);
-  cmd->add_option("--json", *json_path, "Also write the results as JSON to this file");
-  cmd->add_option("--threads", *threads, "Threads (default: all cores)");
+  cmd->add_flag("--json", *as_json, "Print the results as JSON (the table goes to standard error)");
+  cmd->add_option("--json-out", *json_path, "Also write the results as JSON to this file");
+  add_threads_option(cmd, *threads, std::to_string(hardware_threads()));
   cmd->add_option("--seconds", *seconds, "Minimum timing per measurement");
   cmd->callback([=] {
-    set_num_threads(*threads);
+    if (!json_path->empty()) io::check_writable(*json_path, "--json-out");
+    set_num_threads(ThreadSetting::parse(*threads).count);
+    FILE* table = *as_json ? stderr : stdout;
     Rng rng(42);
-    std::printf("measuring machine limits with %d threads...\n", num_threads());
+    std::fprintf(table, "measuring machine limits with %s...\n", ThreadSetting{num_threads(), false}.describe().c_str());
     const double bw = ops::measure_read_bandwidth();
     const double fma = ops::measure_fma_peak();
     const double mm_f32 = ops::measure_matmul_peak(false);
     const double mm_bf16 = ops::measure_matmul_peak(true);
-    std::printf("read bandwidth %.1f GB/s | f32 FMA peak %.0f GFLOP/s | matmul 2048^3: f32 %.0f, bf16 %.0f GFLOP/s\n\n",
+    std::fprintf(table, "read bandwidth %.1f GB/s | f32 FMA peak %.0f GFLOP/s | matmul 2048^3: f32 %.0f, bf16 %.0f GFLOP/s\n\n",
                 bw, fma, mm_f32, mm_bf16);
     std::vector<Row> rows;
     auto add = [&](Row r) {
-      std::printf("%-28s %-22s %9.1f %-7s %5.0f%% of %s\n", r.op.c_str(), r.size.c_str(), r.value, r.unit.c_str(),
+      std::fprintf(table, "%-28s %-22s %9.1f %-7s %5.0f%% of %s\n", r.op.c_str(), r.size.c_str(), r.value, r.unit.c_str(),
                   100 * r.fraction, r.limit.c_str());
-      std::fflush(stdout);
+      std::fflush(table);
       rows.push_back(std::move(r));
     };
 
@@ -160,13 +167,14 @@ void register_bench_ops(CLI::App& app) {
         row(concat("activation ", ops::act_name(act)).c_str(), bytes2, [&] { ops::fast::activation(act, x, o); });
     }
 
-    if (!json_path->empty()) {
+    {
       nlohmann::json j;
       j["threads"] = num_threads();
       j["limits"] = {{"read_bandwidth_gbs", bw}, {"f32_fma_gflops", fma}, {"matmul_f32_gflops", mm_f32}, {"matmul_bf16_gflops", mm_bf16}};
       for (auto& r : rows)
         j["ops"].push_back({{"op", r.op}, {"size", r.size}, {"value", r.value}, {"unit", r.unit}, {"fraction_of_limit", r.fraction}, {"limit", r.limit}});
-      std::ofstream(*json_path) << j.dump(2) << "\n";
+      if (*as_json) StdoutWriter().write(j.dump(2) + "\n");
+      if (!json_path->empty()) io::write_file(*json_path, j.dump(2) + "\n");
     }
   });
 }

@@ -1,12 +1,12 @@
 // gander bench-tokenizer: encoding throughput on one core.
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/io_util.h"
 #include "core/error.h"
 #include "core/timer.h"
+#include "io/atomic_file.h"
 #include "tokenize/tokenizer.h"
 
 namespace gander::cli {
@@ -15,14 +15,17 @@ void register_bench_tokenizer(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench-tokenizer", "Measure tokenizer encoding speed (MB/s, one thread)");
   auto tokenizer = std::make_shared<std::string>();
   auto files = std::make_shared<std::vector<std::string>>();
-  auto json_path = std::make_shared<std::string>();
+  auto json_out = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
   cmd->add_option("--tokenizer", *tokenizer, "Vocabulary / tokenizer file")->required();
   cmd->add_option("--text", *files, "Text files to encode (concatenated)")->required();
-  cmd->add_option("--json", *json_path, "Also write the result as JSON");
+  cmd->add_flag("--json", *as_json, "Print the result as JSON");
+  cmd->add_option("--json-out", *json_out, "Also write the JSON to this file");
   cmd->callback([=] {
+    if (!json_out->empty()) io::check_writable(*json_out, "--json-out");
     const auto tok = load_tokenizer(*tokenizer);
     std::string text;
-    for (auto& f : *files) text += read_all(f);
+    for (auto& f : *files) text += read_input_file(f, "text file");
     GANDER_CHECK(!text.empty(), "bench-tokenizer: the text files are empty");
     double best = 1e30;
     size_t n_tokens = 0;
@@ -32,12 +35,15 @@ void register_bench_tokenizer(CLI::App& app) {
       best = std::min(best, now_seconds() - t0);
     }
     const double mbs = double(text.size()) / best / 1e6;
-    std::printf("%s: %zu bytes -> %zu tokens in %.3f s: %.1f MB/s, %.2f M tokens/s (one thread, best of 5)\n",
-                tok->name().c_str(), text.size(), n_tokens, best, mbs, double(n_tokens) / best / 1e6);
-    if (!json_path->empty())
-      std::ofstream(*json_path) << nlohmann::json{{"tokenizer", tok->name()}, {"bytes", text.size()}, {"tokens", n_tokens},
-                                                  {"seconds", best}, {"mb_per_s", mbs}}.dump(2)
-                                << "\n";
+    const nlohmann::json j = {{"tokenizer", tok->name()}, {"bytes", text.size()}, {"tokens", n_tokens},
+                              {"seconds", best},          {"mb_per_s", mbs},      {"threads", 1}};
+    StdoutWriter out;
+    if (*as_json)
+      out.write(j.dump(2) + "\n");
+    else
+      out.write(concat(tok->name(), ": ", text.size(), " bytes -> ", n_tokens, " tokens in ", best, " s: ", mbs,
+                       " MB/s, ", double(n_tokens) / best / 1e6, " M tokens/s (1 thread, best of 5)\n"));
+    if (!json_out->empty()) io::write_file(*json_out, j.dump(2) + "\n");
   });
 }
 

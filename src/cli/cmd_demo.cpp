@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/model_args.h"
 #include "core/threads.h"
 #include "core/timer.h"
 #include "models/rwkv7/model.h"
@@ -25,10 +26,14 @@ double max_diff(const Tensor& a, const Tensor& b) {
 void register_demo(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "A short self-contained demonstration (no downloads)");
   auto shape = std::make_shared<std::string>("L12,D768,V65536");
+  auto threads = std::make_shared<std::string>();
   cmd->add_option("--shape", *shape, "RWKV-7 shape of the random model")->capture_default_str();
+  add_threads_option(cmd, *threads);
   cmd->callback([=] {
     using namespace rwkv7;
-    std::printf("gander demo: RWKV-7 on %d threads, no downloads.\n\n", num_threads());
+    const ThreadSetting ts = ThreadSetting::parse(*threads);
+    set_num_threads(ts.count);
+    std::printf("gander demo: RWKV-7 on %s, no downloads.\n\n", ThreadSetting{ts.count, false}.describe().c_str());
     const Config c = Config::parse_shape(*shape);
     double t0 = now_seconds();
     Model model(random_weights(c, DType::BF16, 42));

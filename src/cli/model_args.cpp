@@ -11,13 +11,23 @@
 
 namespace gander::cli {
 
-void ModelArgs::add_to(CLI::App* cmd) {
+CLI::Option* add_threads_option(CLI::App* cmd, std::string& threads, const std::string& default_text) {
+  threads = default_text;
+  return cmd->add_option("-t,--threads", threads,
+                         concat("Threads: a number from 1 to ", max_threads(), ", or 'auto' (all ", hardware_threads(),
+                                " hardware threads, and fewer while decoding when another process competes for the "
+                                "CPUs; see the README)"))
+      ->default_str(default_text);
+}
+
+void ModelArgs::add_to(CLI::App* cmd, const std::string& threads_default) {
   cmd->add_option("model", path, "RWKV-7 checkpoint (.pth, .safetensors) or Qwen2 Hugging Face folder");
   cmd->add_option("--random", random,
                   "Use a random model of this shape instead: rwkv7:L12,D768,V65536 or qwen2:L24,D896,H14,KV2,I4864,V151936,T");
-  cmd->add_option("--dtype", dtype, "Convert weight matrices on load: f32, bf16 or f16 (default: as stored)");
+  cmd->add_option("--dtype", dtype, "Convert weight matrices on load: f32, bf16 or f16 (default: as stored)")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}));
   cmd->add_option("--time-state", time_state, "RWKV-7: start from a state-tuned initial state (blocks.N.att.time_state)");
-  cmd->add_option("--threads,-t", threads, "Threads (default: all cores)");
+  add_threads_option(cmd, threads, threads_default);
   cmd->add_flag("--reference", reference, "Use the plain reference kernels (slow; for checking)");
   cmd->add_option("--precision", precision,
                   "Prefill matrix products: f32 (exact), bf16 (AMX; activations rounded to bf16), or auto "
@@ -27,7 +37,7 @@ void ModelArgs::add_to(CLI::App* cmd) {
   cmd->add_option("--chunk", chunk,
                   "Longest chunk of prompt tokens processed at once (default: RWKV-7 256 at bf16 precision, else 512)")
       ->check(at_least(1));
-  cmd->add_option("--model-seed", seed, "Seed of the random model");
+  seed_option = cmd->add_option("--model-seed", seed, "Seed of the random model (with --random)");
 }
 
 namespace {
@@ -37,17 +47,11 @@ bool is_qwen2_folder(const std::string& path) {
 }
 }  // namespace
 
-std::string ModelArgs::default_tokenizer() const {
-  namespace fs = std::filesystem;
-  if (!path.empty() && fs::is_directory(path) && fs::exists(fs::path(path) / "tokenizer.json"))
-    return (fs::path(path) / "tokenizer.json").string();
-  return "";
-}
-
 std::unique_ptr<Runner> ModelArgs::load() const {
-  set_num_threads(threads);
+  set_num_threads(thread_setting().count);
   ops::set_impl(reference ? ops::Impl::Reference : ops::Impl::Fast);
   GANDER_CHECK(path.empty() != random.empty(), "give either a model path or --random SHAPE (not both)");
+  GANDER_CHECK(!seed_option || !seed_option->count() || !random.empty(), "--model-seed applies to --random models only");
   const DType* convert = nullptr;
   DType dt{};
   if (!dtype.empty()) dt = dtype_from_name(dtype), convert = &dt;

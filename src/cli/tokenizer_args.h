@@ -8,5 +8,8 @@
 #include "tokenize/tokenizer.h"
 
 namespace gander::cli {
+// The tokenizer file for `flag` (--tokenizer) or, when it is empty, the one beside `model_path`
+// (a Hugging Face folder's tokenizer.json). Throws naming what to give when there is none.
+std::string tokenizer_path(const std::string& flag, const std::string& model_path);
 std::unique_ptr<Tokenizer> load_tokenizer_for(const std::string& flag, const ModelArgs& margs, const Runner& model);
-}
+}  // namespace gander::cli

@@ -2,6 +2,7 @@
 // recurrent state or Qwen2's KV cache): what the commands that generate, chat, score and
 // benchmark need, without knowing the architecture.
 #pragma once
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,6 +25,17 @@ class Runner {
   // Runs ids from the current state (advancing it); logits [T, V] or, by default, [1, V].
   virtual void feed(std::span<const int32_t> ids, Tensor& logits, bool all_logits = false) = 0;
   virtual void reset() = 0;  // back to the initial state
+  // Tokens the model can still take: a Qwen2 model's max_position_embeddings minus what its KV
+  // cache holds; RWKV-7 (a recurrent state) has no limit.
+  virtual int64_t context_limit() const { return 0; }  // 0: none
+  virtual int64_t context_room() const { return std::numeric_limits<int64_t>::max(); }
+  // A point to come back to (chat's /retry): RWKV-7 copies its state, Qwen2 remembers the cache
+  // length (later tokens only append). restore() throws if the state was replaced since.
+  struct Snapshot {
+    virtual ~Snapshot() = default;
+  };
+  virtual std::unique_ptr<Snapshot> snapshot() const = 0;
+  virtual void restore(const Snapshot& s) = 0;
   virtual void save_state(const std::string& path) const = 0;
   virtual void load_state(const std::string& path) = 0;
   virtual void set_precision(ops::Precision p) = 0;

@@ -21,14 +21,37 @@ class Qwen2Runner final : public Runner {
   int64_t weight_bytes() const override { return m_->weights().bytes(); }
   DType matrix_dtype() const override { return m_->weights().embed.dtype(); }
   void feed(std::span<const int32_t> ids, Tensor& logits, bool all) override {
-    GANDER_CHECK(cache_.length + int64_t(ids.size()) <= m_->config().max_positions, "context of ",
-                 cache_.length + int64_t(ids.size()), " tokens exceeds max_position_embeddings = ",
-                 m_->config().max_positions);
+    GANDER_CHECK(int64_t(ids.size()) <= context_room(), "context full: ", cache_.length + int64_t(ids.size()),
+                 " tokens exceed the model's max_position_embeddings = ", m_->config().max_positions);
     m_->forward(ids, cache_, logits, all);
   }
-  void reset() override { cache_.reset(); }
+  void reset() override {
+    cache_.reset();
+    ++epoch_;
+  }
+  int64_t context_limit() const override { return m_->config().max_positions; }
+  int64_t context_room() const override { return m_->config().max_positions - cache_.length; }
+  // Tokens after a snapshot only append to the cache, so coming back is cutting its length.
+  struct CacheSnapshot final : Snapshot {
+    int64_t length, epoch;
+  };
+  std::unique_ptr<Snapshot> snapshot() const override {
+    auto s = std::make_unique<CacheSnapshot>();
+    s->length = cache_.length;
+    s->epoch = epoch_;
+    return s;
+  }
+  void restore(const Snapshot& snap) override {
+    const auto& s = dynamic_cast<const CacheSnapshot&>(snap);
+    GANDER_CHECK(s.epoch == epoch_ && s.length <= cache_.length,
+                 "cannot go back to an earlier point: the KV cache was reset or replaced since");
+    cache_.length = s.length;
+  }
   void save_state(const std::string& path) const override { save_cache(path, cache_, m_->config(), m_->fingerprint()); }
-  void load_state(const std::string& path) override { cache_ = load_cache(path, m_->config(), m_->fingerprint()); }
+  void load_state(const std::string& path) override {
+    cache_ = load_cache(path, m_->config(), m_->fingerprint());
+    ++epoch_;
+  }
   void set_precision(ops::Precision p) override { m_->options().precision = p; }
   ops::Precision precision() const override { return m_->options().precision; }
   double decode_bytes_per_token(int64_t position) const override {
@@ -46,6 +69,7 @@ class Qwen2Runner final : public Runner {
  private:
   std::unique_ptr<Model> m_;
   KvCache cache_;
+  int64_t epoch_ = 0;  // counts resets and loads: a snapshot from before one cannot be restored
 };
 }  // namespace
 

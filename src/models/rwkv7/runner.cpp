@@ -16,6 +16,15 @@ class Rwkv7Runner final : public Runner {
   DType matrix_dtype() const override { return m_->weights().matrix_dtype; }
   void feed(std::span<const int32_t> ids, Tensor& logits, bool all) override { m_->forward(ids, state_, logits, all); }
   void reset() override { state_ = initial_.clone(); }
+  struct StateSnapshot final : Snapshot {
+    State state;
+  };
+  std::unique_ptr<Snapshot> snapshot() const override {
+    auto s = std::make_unique<StateSnapshot>();
+    s->state = state_.clone();
+    return s;
+  }
+  void restore(const Snapshot& s) override { state_ = dynamic_cast<const StateSnapshot&>(s).state.clone(); }
   void save_state(const std::string& path) const override {
     rwkv7::save_state(path, state_, m_->config(), m_->fingerprint());
   }
