@@ -1,40 +1,20 @@
 // The command line end to end: exit codes, one-line errors, and the forward tool against goldens.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli_process.h"
 #include "io/npy.h"
 #include "testdata.h"
 
 namespace gander {
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args, const std::string& stdin_text = "") {
-  std::string cmd = std::string(GANDER_CLI_PATH) + " " + args + " 2>&1";
-  if (!stdin_text.empty()) {
-    const std::string in = test::temp_path("stdin.txt");
-    std::ofstream(in) << stdin_text;
-    cmd += " < " + in;
-  } else {
-    cmd += " < /dev/null";
-  }
-  Result r{0, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = test::CliResult;
+Result run(const std::string& args, const std::string& stdin_text = "") { return test::run_cli(args, stdin_text); }
 
 std::string td(const std::string& rel) { return test::testdata(rel); }
 

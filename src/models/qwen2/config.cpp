@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "models/shape_spec.h"
 
 namespace gander::qwen2 {
 
@@ -52,20 +53,11 @@ Config Config::parse_shape(const std::string& spec) {
   Config c;
   c.rope_theta = 1e6;
   c.max_positions = 32768;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    const size_t end = std::min(spec.find(',', start), spec.size());
-    const std::string item = spec.substr(start, end - start);
-    start = end + 1;
-    if (item == "T") {
+  for (const auto& [key, v] : parse_shape_items(spec)) {
+    if (key == "T") {
       c.tied_embeddings = true;
       continue;
     }
-    const size_t digits = item.find_first_of("0123456789");
-    GANDER_CHECK(digits != std::string::npos && digits > 0, "model shape '", spec, "': bad item '", item, "'");
-    const std::string key = item.substr(0, digits);
-    const int64_t v = std::stoll(item.substr(digits));
-    GANDER_CHECK(v > 0, "model shape '", spec, "': '", item, "' must be positive");
     if (key == "L") c.n_layer = v;
     else if (key == "D") c.hidden = v;
     else if (key == "H") c.n_head = v;
@@ -79,7 +71,8 @@ Config Config::parse_shape(const std::string& spec) {
                "' needs L, D, H, I and V");
   if (!c.n_kv_head) c.n_kv_head = c.n_head;
   if (!c.head_dim) c.head_dim = c.hidden / c.n_head;
-  GANDER_CHECK(c.n_head % c.n_kv_head == 0 && c.head_dim % 2 == 0, "model shape '", spec, "': bad head layout");
+  GANDER_CHECK(c.n_head % c.n_kv_head == 0 && c.head_dim > 0 && c.head_dim % 2 == 0, "model shape '", spec,
+               "': bad head layout (H a multiple of KV, an even head size D/H or HD)");
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "models/shape_spec.h"
 
 namespace gander::rwkv7 {
 
@@ -27,18 +28,7 @@ int64_t rank_rule(double factor, double power, int64_t C) {
 
 Config Config::parse_shape(const std::string& spec) {
   Config c;
-  std::stringstream ss(spec);
-  for (std::string item; std::getline(ss, item, ',');) {
-    size_t digits = item.find_first_of("0123456789");
-    GANDER_CHECK(digits != std::string::npos && digits > 0, "model shape '", spec, "': bad item '", item, "'");
-    const std::string key = item.substr(0, digits);
-    int64_t v = 0;
-    try {
-      v = std::stoll(item.substr(digits));
-    } catch (const std::exception&) {
-      fail("model shape '", spec, "': bad number in '", item, "'");
-    }
-    GANDER_CHECK(v > 0, "model shape '", spec, "': '", item, "' must be positive");
+  for (const auto& [key, v] : parse_shape_items(spec)) {
     if (key == "L") c.n_layer = v;
     else if (key == "D" || key == "C") c.n_embd = v;
     else if (key == "V") c.vocab = v;
