@@ -49,7 +49,7 @@ class ThreadGovernor {
   double chosen_per_step_ = 0;     // the last epoch of the chosen count (seconds per step)
   double since_probe_ = 0, probe_interval_ = kFirstProbeAfter;
   int direction_ = -1;             // which neighbour the next probe tries
-  static constexpr double kEpochSeconds = 0.02, kFirstProbeAfter = 0.5, kLongestProbeInterval = 8.0;
+  static constexpr double kEpochSeconds = 0.02, kFirstProbeAfter = 0.05, kLongestProbeInterval = 8.0;
   static constexpr double kMargin = 0.05;  // a probe must be 5 % faster to win
 };
 
