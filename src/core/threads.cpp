@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/error.h"
 
@@ -29,7 +31,8 @@ std::string ThreadSetting::describe() const {
   return adaptive ? "auto (" + n + ")" : n;
 }
 
-ThreadGovernor::ThreadGovernor(int max_threads) : max_(std::max(1, max_threads)), current_(max_), running_(max_) {}
+ThreadGovernor::ThreadGovernor(int max_threads)
+    : max_(std::max(1, max_threads)), current_(max_), running_(max_), trace_(std::getenv("GANDER_TRACE_THREADS") != nullptr) {}
 
 void ThreadGovernor::begin_step() {
   if (max_ > 1) set_num_threads(running_);
@@ -38,10 +41,18 @@ void ThreadGovernor::begin_step() {
 void ThreadGovernor::end_step(double seconds) {
   if (max_ == 1) return;
   epoch_seconds_ += seconds;
-  if (++epoch_steps_ < steps_per_epoch_) return;
+  ++epoch_steps_;
+  // On a busy machine one step at the wrong count can take 100x longer than at the right one
+  // (each of its parallel regions waits out a descheduled thread): a probe that is clearly
+  // losing ends at once instead of finishing its epoch.
+  const bool hopeless = probe_ != 0 && epoch_seconds_ > kHopeless * chosen_per_step_ * epoch_steps_;
+  // Epochs of ~20 ms (and at least 2 steps) average out the noise of single steps.
+  if (!hopeless && (epoch_steps_ < kMinEpochSteps || epoch_seconds_ < kEpochSeconds) && epoch_steps_ < kMaxEpochSteps)
+    return;
   const double per_step = epoch_seconds_ / epoch_steps_, duration = epoch_seconds_;
-  // Epochs of ~20 ms (at least 4 steps) average out the noise of single steps.
-  steps_per_epoch_ = std::clamp(int(kEpochSeconds / std::max(per_step, 1e-6)), 4, 256);
+  if (trace_)
+    std::fprintf(stderr, "[threads: %d for %d steps: %.3f ms/step%s]\n", running_, epoch_steps_, per_step * 1e3,
+                 probe_ ? (hopeless ? " (probe, abandoned)" : " (probe)") : "");
   epoch_seconds_ = 0;
   epoch_steps_ = 0;
   finish_epoch(per_step, duration);
@@ -54,7 +65,8 @@ void ThreadGovernor::finish_epoch(double per_step, double duration) {
       current_ = probe_;
       probe_interval_ = kFirstProbeAfter;  // conditions changed: look again soon
     } else {
-      probe_interval_ = std::min(2 * probe_interval_, kLongestProbeInterval);
+      // Probes stay a small share of the time: the next one waits at least 20x what this one cost.
+      probe_interval_ = std::max(std::min(2 * probe_interval_, kLongestProbeInterval), kProbeCostFactor * duration);
       direction_ = -direction_;  // try the other side next time
     }
     probe_ = 0;

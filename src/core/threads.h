@@ -29,7 +29,8 @@ struct ThreadSetting {
 // a 2-core host with one busy process). The wait policy cannot fix that (a passive wait costs
 // 20-80 % on a quiet machine; see bench/RESULTS.md), so the governor times short epochs of steps
 // and now and then probes one thread fewer or more, keeping whichever is faster. On a quiet
-// machine the probes cost about 1 % (they grow rarer while the choice holds).
+// machine the probes cost about 1 % (they grow rarer while the choice holds); a probe that is
+// clearly losing is abandoned after one step, and the next waits 20x what it cost.
 class ThreadGovernor {
  public:
   explicit ThreadGovernor(int max_threads);
@@ -45,12 +46,16 @@ class ThreadGovernor {
   int max_, current_, running_;    // the chosen count; the count of the epoch under way
   int probe_ = 0;                  // 0: not probing; else the count being tried
   double epoch_seconds_ = 0;
-  int epoch_steps_ = 0, steps_per_epoch_ = 4;
+  int epoch_steps_ = 0;
   double chosen_per_step_ = 0;     // the last epoch of the chosen count (seconds per step)
   double since_probe_ = 0, probe_interval_ = kFirstProbeAfter;
   int direction_ = -1;             // which neighbour the next probe tries
+  bool trace_ = false;             // GANDER_TRACE_THREADS set: each epoch is reported on stderr
   static constexpr double kEpochSeconds = 0.02, kFirstProbeAfter = 0.05, kLongestProbeInterval = 8.0;
-  static constexpr double kMargin = 0.05;  // a probe must be 5 % faster to win
+  static constexpr int kMinEpochSteps = 2, kMaxEpochSteps = 256;
+  static constexpr double kMargin = 0.05;         // a probe must be 5 % faster to win
+  static constexpr double kHopeless = 3.0;        // a probe 3x slower than the choice is abandoned
+  static constexpr double kProbeCostFactor = 20;  // after a lost probe, wait 20x its cost
 };
 
 }  // namespace gander
