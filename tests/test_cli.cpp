@@ -102,6 +102,38 @@ TEST(Cli, GenerateAndChatRun) {
   EXPECT_EQ(t.out, "[24281,59,4571]\n");
 }
 
+// qwen2-small's generation_config.json has no do_sample: transformers decodes greedily, and so
+// must gander by default, with no penalty bending the argmax (it left the reference at token 10).
+TEST(Cli, Qwen2DefaultsFollowGenerationConfigAndMatchTransformersGreedy) {
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-small/reference/info.json");
+  std::ifstream f(td("qwen2/qwen2-small/reference/info.json"));
+  const auto info = nlohmann::json::parse(f);
+  const int64_t n = int64_t(info["greedy_ids"].size() - info["greedy_prompt_ids"].size());
+  Result g = run("generate " + td("qwen2/qwen2-small") + " --prompt 'Once upon a time' --precision f32 -n " +
+                 std::to_string(n));
+  ASSERT_EQ(g.code, 0) << g.out;
+  EXPECT_EQ(g.out.substr(0, g.out.find('\n')), info["greedy_text"].get<std::string>()) << g.out;
+  // Options refused where they do not apply, at once.
+  expect_error(run("generate " + td("qwen2/qwen2-small") + " -p hi --time-state x.pth"), "--time-state");
+  expect_error(run("generate " + td("qwen2/qwen2-small") + " -p hi --model-seed 3"), "--model-seed");
+  expect_error(run("generate " + td("qwen2/qwen2-small") + " -p hi -t 100000"), "--threads");
+}
+
+TEST(Cli, PromptsFromFilesAndStandardInputEndWithANewline) {
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/config.json");
+  const std::string q = td("qwen2/qwen2-tiny"), prompt = test::temp_path("prompt.txt");
+  std::ofstream(prompt) << "Once upon a time";
+  const Result a = run("generate " + q + " -f " + prompt + " -n 5 2>/dev/null");
+  const Result b = run("generate " + q + " -n 5 2>/dev/null", "Once upon a time");
+  const Result c = run("generate " + q + " -f " + prompt + " -n 5 --no-display-prompt 2>/dev/null");
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.out.rfind("Once upon a time", 0), 0u) << a.out;
+  EXPECT_EQ(a.out.back(), '\n');
+  EXPECT_EQ("Once upon a time" + c.out, a.out);
+  expect_error(run("generate " + q + " -f /dev/zero"), "not a regular file");
+}
+
 TEST(Cli, Qwen2FoldersWorkWithTheirOwnTokenizer) {
   GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/config.json");
   const std::string q = td("qwen2/qwen2-tiny");
@@ -111,6 +143,8 @@ TEST(Cli, Qwen2FoldersWorkWithTheirOwnTokenizer) {
   EXPECT_EQ(g.out.rfind("Once upon a time, the first of the day, the first time", 0), 0u) << g.out;
   Result t = run("tokenize --tokenizer " + q + " --text 'Hello world'");
   EXPECT_EQ(t.code, 0) << t.out;
+  EXPECT_EQ(run("tokenize " + q + " --text 'Hello world'").out, t.out) << "the folder's tokenizer.json";
+  expect_error(run("detokenize " + q + " --ids /dev/zero"), "not a regular file");
   Result c = run("chat " + q + " -n 4 --temperature 0", "hi\n");
   EXPECT_EQ(c.code, 0) << c.out;
   EXPECT_NE(c.out.find("Assistant:"), std::string::npos) << c.out;
