@@ -296,6 +296,7 @@ TEST(TextStream, StopsAtStopStringsAndHoldsBackPrefixes) {
   EXPECT_EQ(ts.push(" Us"), " ");
   EXPECT_EQ(ts.push("er: x"), "");
   EXPECT_TRUE(ts.stopped());
+  EXPECT_EQ(ts.stop_string(), "User:");
   EXPECT_EQ(ts.text(), "Hello\nthere ");
   EXPECT_EQ(ts.flush(), "");
 }
@@ -304,6 +305,12 @@ TEST(ChatFormat, CleansMessagesLikeTheOfficialDemo) {
   EXPECT_EQ(clean_chat_message("  hi\r\n\r\n\r\nthere \n"), "hi\nthere");
   EXPECT_EQ(rwkv_user_turn("hi"), "User: hi\n\nAssistant:");
   EXPECT_EQ(rwkv_system_block("be brief"), "System: be brief\n\n");
+  // A reply the model ended with "\n\n" already separates the turns; one cut short by another
+  // stop string, a limit or Ctrl-C gets the separator fed after it.
+  EXPECT_EQ(ChatFormat::rwkv().after_reply("\n\n"), "");
+  EXPECT_EQ(ChatFormat::rwkv().after_reply("THE END"), "\n\n");
+  EXPECT_EQ(ChatFormat::rwkv().after_reply(""), "\n\n");
+  EXPECT_EQ(ChatFormat::chatml().after_reply(""), "<|im_end|>\n");
 }
 
 }  // namespace

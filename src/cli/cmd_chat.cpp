@@ -147,7 +147,7 @@ struct Chat {
     } else if (st.stop_reason == "context full") {
       note("the reply reached the end of the context");
     }
-    const std::vector<int32_t> tail = tok.encode(format.after_reply(st.stop_reason == "stop string"));
+    const std::vector<int32_t> tail = tok.encode(format.after_reply(st.stop_string));
     if (int64_t(tail.size()) <= model.context_room()) {
       feed(tail);
       history.append(tail);

@@ -43,8 +43,8 @@ std::string ChatFormat::user_turn(const std::string& msg) const {
   return "<|im_start|>user\n" + msg + "<|im_end|>\n<|im_start|>assistant\n";
 }
 
-std::string ChatFormat::after_reply(bool stopped_by_string) const {
-  if (kind == Kind::Rwkv) return stopped_by_string ? "" : "\n\n";
+std::string ChatFormat::after_reply(const std::string& stop_string) const {
+  if (kind == Kind::Rwkv) return stop_string == "\n\n" ? "" : "\n\n";  // the model wrote the separator itself
   return "<|im_end|>\n";  // the stop token itself was not fed
 }
 

@@ -21,8 +21,9 @@ struct ChatFormat {
   static ChatFormat chatml();
   std::string system(const std::string& text) const;
   std::string user_turn(const std::string& msg) const;  // everything up to where the reply starts
-  // Text fed after a reply so the next turn starts cleanly; `stopped_by_string` tells how it ended.
-  std::string after_reply(bool stopped_by_string) const;
+  // Text fed after a reply so the next turn starts cleanly; `stop_string` is the stop string that
+  // ended it ("" if none did: a stop token, the length limit, Ctrl-C).
+  std::string after_reply(const std::string& stop_string) const;
 };
 
 }  // namespace gander

@@ -75,6 +75,7 @@ GenerateStats generate(const FeedFn& feed, const Tokenizer& tok, std::span<const
   if (interrupted(opt) && st.stop_reason != "stop string") st.stop_reason = "interrupted";
   if (const std::string out = stream.flush(); !out.empty()) on_text(out);
   st.text = stream.text();
+  st.stop_string = stream.stop_string();
   return st;
 }
 

@@ -39,6 +39,7 @@ struct GenerateStats {
   int64_t prompt_tokens = 0, generated_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
   std::string stop_reason;  // "length", "stop token", "stop string", "context full", "interrupted"
+  std::string stop_string;  // the stop string that ended generation, if one did
   std::string text;         // the generated text (up to a stop string)
   std::vector<int32_t> tokens;
   double prefill_tps() const { return prefill_seconds > 0 ? double(prompt_tokens) / prefill_seconds : 0; }

@@ -32,6 +32,7 @@ std::string TextStream::push(const std::string& bytes) {
       std::string out = pending_.substr(0, at);
       pending_.clear();
       stopped_ = true;
+      matched_ = stop;
       all_ += out;
       return out;
     }

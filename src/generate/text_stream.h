@@ -15,11 +15,12 @@ class TextStream {
   // Releases whatever is held back (at the end of generation).
   std::string flush();
   bool stopped() const { return stopped_; }
+  const std::string& stop_string() const { return matched_; }  // the stop string that appeared
   const std::string& text() const { return all_; }  // everything emitted so far
 
  private:
   std::vector<std::string> stops_;
-  std::string pending_, all_;
+  std::string pending_, all_, matched_;
   bool stopped_ = false;
 };
 
