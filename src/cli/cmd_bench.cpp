@@ -39,7 +39,6 @@ double peak_rss_mib() {
 void register_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure prefill and decode tokens/s against this machine's limits");
   auto margs = std::make_shared<ModelArgs>();
-  margs->threads = std::to_string(hardware_threads());
   auto prompt_tokens = std::make_shared<int64_t>(512);
   auto gen_tokens = std::make_shared<int64_t>(64);
   auto reps = std::make_shared<int>(3);
