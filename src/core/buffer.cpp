@@ -42,6 +42,9 @@ std::byte* map_aligned(size_t bytes, size_t& mapped) {
 }  // namespace
 
 AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
+  // Checked first: the roundings below would wrap for sizes near 2^64.
+  GANDER_CHECK(bytes <= kMaxBufferBytes, "cannot allocate ", bytes, " bytes: larger than any buffer can be (",
+               kMaxBufferBytes, ")");
   if (bytes >= kMapThreshold) {
     ptr_ = map_aligned(bytes, mapped_);
   } else {
