@@ -81,6 +81,82 @@ TEST(Safetensors, RejectsBadFilesWithAClearMessage) {
   }
 }
 
+// nlohmann's DOM keeps the last of two equal keys: a second "x" silently replaced the first.
+TEST(Safetensors, DuplicateKeysAreRefused) {
+  const std::string entry = R"({"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  struct Case {
+    std::string header, expect;
+  };
+  const std::vector<Case> cases = {
+      {"{\"x\":" + entry + ",\"x\":" + entry + "}", "gives the key 'x' twice"},
+      {R"({"x":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}})", "gives the key 'dtype' twice"},
+      {R"({"__metadata__":{"a":"1","a":"2"}})", "gives the key 'a' twice"},
+      {R"({"__metadata__":{},"__metadata__":{}})", "gives the key '__metadata__' twice"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = temp_path("dup.safetensors");
+    write_bytes(path, make_file(c.header, 4));
+    const std::string err = error_of([&] { load_safetensors(path); });
+    EXPECT_NE(err.find(c.expect), std::string::npos) << c.header << " -> '" << err << "'";
+    EXPECT_NE(err.find(path), std::string::npos) << err;
+  }
+}
+
+// Only neighbours were compared after sorting, and an empty tensor between two overlapping ones
+// hid the overlap: [0, 8) and [4, 12) with an empty tensor at 4.
+TEST(Safetensors, OverlapsAreFoundAcrossEmptyTensors) {
+  const std::string path = temp_path("overlap.safetensors");
+  write_bytes(path, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]},)"
+                              R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                              12));
+  const std::string err = error_of([&] { load_safetensors(path); });
+  EXPECT_NE(err.find("tensors 'a' and 'b' overlap"), std::string::npos) << err;
+  // A range nested inside an earlier long one, behind a shorter one that starts later.
+  write_bytes(path, make_file(R"({"a":{"dtype":"U8","shape":[10],"data_offsets":[0,10]},)"
+                              R"("b":{"dtype":"U8","shape":[1],"data_offsets":[2,3]},)"
+                              R"("c":{"dtype":"U8","shape":[1],"data_offsets":[5,6]}})",
+                              10));
+  EXPECT_NE(error_of([&] { load_safetensors(path); }).find("overlap"), std::string::npos);
+  // Empty tensors anywhere, even inside another's bytes, overlap nothing.
+  write_bytes(path, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("e":{"dtype":"F32","shape":[0,3],"data_offsets":[4,4]},)"
+                              R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                              12));
+  EXPECT_EQ(load_safetensors(path).size(), 3u);
+}
+
+// Unsigned values are reported as written, and every limit names the file.
+TEST(Safetensors, HugeNumbersAndDeepNestingAreClearErrors) {
+  struct Case {
+    std::string header, expect;
+  };
+  const std::vector<Case> cases = {
+      {R"({"x":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,4]}})",
+       "shape entry 18446744073709551615 is too large"},
+      {R"({"x":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", "too large"},
+      {R"({"x":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,0]}})",
+       "shape [1099511627776, 1099511627776] is too large"},
+      {R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551615]}})",
+       "[0, 18446744073709551615) lies beyond the end"},
+      {R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"y":)" + std::string(20, '[') + std::string(20, ']') + "}}",
+       "nests deeper than 16 levels"},
+      {R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x)", "not valid JSON"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = temp_path("huge.safetensors");
+    write_bytes(path, make_file(c.header, 4));
+    const std::string err = error_of([&] { load_safetensors(path); });
+    EXPECT_NE(err.find(c.expect), std::string::npos) << c.header.substr(0, 100) << " -> '" << err << "'";
+    EXPECT_NE(err.find(path), std::string::npos) << err;
+  }
+  std::string dims = "1";
+  for (int i = 0; i < 64; ++i) dims += ",1";
+  const std::string path = temp_path("dims.safetensors");
+  write_bytes(path, make_file(R"({"x":{"dtype":"F32","shape":[)" + dims + R"(],"data_offsets":[0,4]}})", 4));
+  EXPECT_NE(error_of([&] { load_safetensors(path); }).find("65 dimensions"), std::string::npos);
+}
+
 TEST(Safetensors, SaveIsAtomic) {
   const std::string path = temp_path("atomic.safetensors");
   Rng rng(2);
