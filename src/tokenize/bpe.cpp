@@ -5,10 +5,10 @@
 #include <utf8proc.h>
 
 #include <algorithm>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/read_file.h"
 #include "tokenize/utf8.h"
 
 namespace gander {
@@ -55,9 +55,12 @@ struct BpeTokenizer::Regex {
 BpeTokenizer::~BpeTokenizer() = default;
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::from_file(const std::string& path) {
-  std::ifstream f(path);
-  GANDER_CHECK(f, path, ": cannot open");
-  const json j = json::parse(f, nullptr, false);
+  // The largest real tokenizer.json files are ~10-20 MB; the limit only stops runaway inputs.
+  return from_json_text(io::read_file(path, 256 * io::kMiB, "tokenizer.json"), path);
+}
+
+std::unique_ptr<BpeTokenizer> BpeTokenizer::from_json_text(std::string_view json_text, const std::string& path) {
+  const json j = json::parse(json_text, nullptr, false);
   GANDER_CHECK(!j.is_discarded() && j.is_object(), path, ": not valid JSON");
   std::unique_ptr<BpeTokenizer> t(new BpeTokenizer());
   t->source_ = path;

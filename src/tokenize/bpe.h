@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -14,7 +15,10 @@ namespace gander {
 
 class BpeTokenizer final : public Tokenizer {
  public:
+  // Reads a Hugging Face tokenizer.json (at most 256 MiB, a regular file) and parses it with from_json_text.
   static std::unique_ptr<BpeTokenizer> from_file(const std::string& path);
+  // Parses tokenizer.json text held in memory; `source` names it in errors (the fuzz target's entry).
+  static std::unique_ptr<BpeTokenizer> from_json_text(std::string_view json_text, const std::string& source);
   ~BpeTokenizer() override;
 
   std::vector<int32_t> encode(std::string_view text) const override;

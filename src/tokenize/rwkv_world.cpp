@@ -1,10 +1,9 @@
 #include "tokenize/rwkv_world.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "io/read_file.h"
 #include "tokenize/utf8.h"
 
 namespace gander {
@@ -92,11 +91,8 @@ std::string parse_python_literal(std::string_view lit, const std::string& where)
 }
 
 RwkvWorldTokenizer RwkvWorldTokenizer::from_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  GANDER_CHECK(f, path, ": cannot open tokenizer vocabulary");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return from_text(ss.str(), path);
+  // The real vocabulary is ~1 MB; the limit only stops runaway inputs.
+  return from_text(io::read_file(path, 64 * io::kMiB, "tokenizer vocabulary"), path);
 }
 
 RwkvWorldTokenizer RwkvWorldTokenizer::from_text(std::string_view text, const std::string& source) {
