@@ -81,7 +81,7 @@ Tensor Tensor::view(std::shared_ptr<Buffer> buffer, size_t offset, DType dtype, 
 Tensor Tensor::from_f32(const std::vector<float>& values, Shape shape) {
   Tensor t = empty(DType::F32, std::move(shape));
   GANDER_CHECK(size_t(t.numel()) == values.size(), "from_f32: ", values.size(), " values for shape ", shape_str(t.shape_));
-  std::memcpy(t.mutable_raw(), values.data(), values.size() * 4);
+  if (!values.empty()) std::memcpy(t.mutable_raw(), values.data(), values.size() * 4);  // data() may be null
   return t;
 }
 
