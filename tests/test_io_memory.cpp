@@ -44,7 +44,7 @@ Child inspect(const std::string& path) {
 
 std::string write(const std::string& name, const std::string& bytes) {
   const std::string path = test::temp_path(name);
-  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  test::write_file(path, bytes);
   return path;
 }
 

@@ -5,8 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-
 #include "io/npy.h"
 #include "test_io_writers.h"
 #include "testdata.h"
@@ -17,14 +15,10 @@ namespace {
 using test::error_of;
 using test::npy_bytes;
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
 // The message load_npy throws for these bytes, checked to name the file.
 std::string load_error(const std::string& bytes) {
   const std::string path = test::temp_path("bad.npy");
-  write_bytes(path, bytes);
+  test::write_file(path, bytes);
   const std::string err = error_of([&] { load_npy(path); });
   EXPECT_NE(err.find(path), std::string::npos) << "error should name the file: '" << err << "'";
   return err;

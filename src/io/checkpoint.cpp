@@ -64,8 +64,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   GANDER_CHECK(fs::exists(path, ec), path, ": no such file or folder");
   if (fs::is_directory(path, ec)) {
     const fs::path dir(path);
-    if (fs::exists(dir / "model.safetensors.index.json")) return load_safetensors_index((dir / "model.safetensors.index.json").string());
-    if (fs::exists(dir / "model.safetensors")) return load_safetensors((dir / "model.safetensors").string());
+    // The error_code overloads: the throwing ones let std::filesystem_error out (e.g. EACCES).
+    if (fs::exists(dir / "model.safetensors.index.json", ec)) return load_safetensors_index((dir / "model.safetensors.index.json").string());
+    if (fs::exists(dir / "model.safetensors", ec)) return load_safetensors((dir / "model.safetensors").string());
     fail(path, ": folder holds neither model.safetensors nor model.safetensors.index.json");
   }
   if (path.size() >= 11 && path.ends_with(".index.json")) return load_safetensors_index(path);

@@ -25,7 +25,8 @@ class MemoryBudget {
  public:
   static constexpr uint64_t kFloor = uint64_t(24) << 20;
   MemoryBudget(uint64_t file_bytes, std::string source);
-  // Throws "<source>: <what> would take more than the N bytes of memory allowed for a file of M bytes".
+  // Throws "<source>: <what> would take more than the N bytes of memory a file of M bytes may use
+  // while it is read".
   void charge(uint64_t bytes, const char* what);
   uint64_t limit() const { return limit_; }
   uint64_t used() const { return used_; }
@@ -48,7 +49,9 @@ class Checkpoint {
   void add(const std::string& name, Tensor t);  // throws on a duplicate name
   // An upper estimate of the memory add() takes for one tensor (for MemoryBudget::charge): the
   // name twice (map key and file order), the map node, the Tensor and its shape.
-  static uint64_t entry_bytes(size_t name_size, size_t ndim) { return 320 + 2 * uint64_t(name_size) + 8 * uint64_t(ndim); }
+  static uint64_t entry_bytes(size_t name_size, size_t ndim) {
+    return 320 + 2 * uint64_t(name_size) + 8 * uint64_t(ndim);
+  }
   bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
   const Tensor* find(const std::string& name) const;
   // Throws "<source>: missing tensor '<name>'".

@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <memory>
-#include <utility>
 
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
@@ -19,9 +18,6 @@ const char* descr_of(DType t) {
     default: return nullptr;
   }
 }
-}  // namespace
-
-namespace {
 
 // The header is the repr of a Python dict, {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), },
 // padded with spaces and a newline. This parser takes exactly that: the three keys once each,
@@ -44,7 +40,7 @@ class HeaderParser {
       const std::string_view key = string();
       expect(':');
       auto once = [&](bool& seen) {
-        GANDER_CHECK(!seen, source_, ": .npy header gives ", quoted_key(key), " twice");
+        GANDER_CHECK(!seen, source_, ": .npy header gives ", quote_name(key), " twice");
         seen = true;
       };
       if (key == "descr") {
@@ -57,7 +53,7 @@ class HeaderParser {
         once(have_shape);
         h.shape = tuple();
       } else {
-        fail(source_, ": .npy header has the unexpected key ", quoted_key(key));
+        fail(source_, ": .npy header has the unexpected key ", quote_name(key));
       }
       if (!next_is(',')) break;
       ++i_;
@@ -71,7 +67,6 @@ class HeaderParser {
   }
 
  private:
-  static std::string quoted_key(std::string_view k) { return concat("'", k, "'"); }
   [[noreturn]] void bad(const char* what) const { fail(source_, ": .npy header: ", what, " at byte ", i_); }
   void skip_space() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
