@@ -1,105 +1,217 @@
-// Writes small, valid seed inputs for each fuzz target under <root>/<target>/, so fuzzing starts
-// from files that reach deep into each parser without shipping binary fixtures in the repo.
+// Writes valid seed inputs for the fuzz targets under <root>/<target>/ (all targets, or the one
+// named), so fuzzing starts from files that reach deep into each parser without shipping binary
+// fixtures in the repo: nested and memo-heavy pickles, headers of thousands of tensors, every
+// .npy header form, real-shaped configs, state and KV-cache files of the fuzzed models.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "fuzz_common.h"
 #include "io/safetensors.h"
+#include "models/qwen2/kv_cache.h"
+#include "models/rwkv7/state.h"
+#include "test_io_writers.h"
+#include "tokenize/utf8.h"
 
 namespace {
 
-void write(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+using namespace gander;
+using test::Pickle;
+using test::PickledTensorSpec;
+
+using test::write_file;
+
+// Varied values: a ramp for the float types, a byte pattern for the integer ones.
+Tensor ramp(DType dtype, const Shape& shape) {
+  Tensor t = Tensor::zeros(DType::F32, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = float(i % 17) * 0.25f - 1.0f;
+  if (dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F64) return t.to(dtype);
+  Tensor ints = Tensor::zeros(dtype, shape);
+  auto* bytes = static_cast<uint8_t*>(ints.mutable_raw());
+  for (size_t i = 0; i < ints.nbytes(); ++i) bytes[i] = uint8_t(i * 37);
+  return ints;
 }
 
-uint32_t crc32(const std::string& s) {
-  uint32_t c = 0xffffffffu;
-  for (unsigned char ch : s) {
-    c ^= ch;
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+void safetensors_seeds(const std::string& dir) {
+  const Tensor a = ramp(DType::F32, {2, 3});
+  io::save_safetensors(dir + "/two.safetensors", {{"a", a}, {"b", a.to(DType::BF16)}}, {{"format", "pt"}});
+  io::save_safetensors(dir + "/f16.safetensors", {{"x", a.reshape({6}).to(DType::F16)}});
+  // Hundreds of tensors of every dtype and rank, empty ones among them, with metadata.
+  io::NamedTensors many;
+  const DType dtypes[] = {DType::F32, DType::BF16, DType::F16, DType::F64, DType::I64, DType::I32, DType::U8};
+  for (int i = 0; i < 200; ++i) {
+    const Shape shape = i % 50 == 0 ? Shape{0, 3} : i % 3 == 0 ? Shape{2} : i % 3 == 1 ? Shape{1, 2} : Shape{2, 1, 1};
+    many.emplace_back("model.layers." + std::to_string(i / 10) + ".w" + std::to_string(i % 10),
+                      ramp(dtypes[i % 7], shape));
   }
-  return ~c;
+  io::save_safetensors(dir + "/many.safetensors", many, {{"format", "pt"}, {"note", "seed with 200 tensors"}});
 }
 
-void le(std::string& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += char((v >> (8 * i)) & 0xff);
-}
-
-// A stored (uncompressed) zip archive, as torch.save writes.
-std::string zip(const std::vector<std::pair<std::string, std::string>>& files) {
-  std::string out, central;
-  for (auto& [name, data] : files) {
-    const uint64_t offset = out.size();
-    const uint32_t crc = crc32(data);
-    out += "PK\x03\x04";
-    le(out, 20, 2), le(out, 0, 2), le(out, 0, 2), le(out, 0, 2), le(out, 0, 2);
-    le(out, crc, 4), le(out, data.size(), 4), le(out, data.size(), 4), le(out, name.size(), 2), le(out, 0, 2);
-    out += name + data;
-    central += "PK\x01\x02";
-    le(central, 20, 2), le(central, 20, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2);
-    le(central, crc, 4), le(central, data.size(), 4), le(central, data.size(), 4), le(central, name.size(), 2);
-    le(central, 0, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 4), le(central, offset, 4);
-    central += name;
-  }
-  const uint64_t cd = out.size();
-  out += central + "PK\x05\x06";
-  le(out, 0, 2), le(out, 0, 2), le(out, files.size(), 2), le(out, files.size(), 2), le(out, central.size(), 4);
-  le(out, cd, 4), le(out, 0, 2);
+std::string f32_bytes(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) test::put_le(out, f32_bits(float(i) * 0.5f), 4);
   return out;
 }
 
-// The pickle torch.save emits for {"w": bf16 tensor [2, 3], "b": f32 tensor [3]} (protocol 2).
-std::string pickle() {
-  std::string p = "\x80\x02}q";
-  p += '\0';  // BINPUT 0
-  p += '(';
-  auto str = [&](const std::string& s) {
-    p += 'X';
-    le(p, s.size(), 4);
-    p += s;
-  };
-  auto tensor = [&](const std::string& name, const char* storage, const char* key, int numel,
-                    std::vector<int> shape) {
-    str(name);
-    p += "ctorch._utils\n_rebuild_tensor_v2\n((";
-    str("storage");
-    p += std::string("ctorch\n") + storage + "\n";
-    str(key);
-    str("cpu");
-    p += 'K', p += char(numel), p += "tQK";
-    p += '\0';  // storage offset 0
-    p += '(';
-    for (int s : shape) p += 'K', p += char(s);
-    p += "t(";
-    int stride = 1;
-    std::vector<int> strides(shape.size());
-    for (size_t d = shape.size(); d-- > 0;) strides[d] = stride, stride *= shape[d];
-    for (int s : strides) p += 'K', p += char(s);
-    p += "t\x89" "ccollections\nOrderedDict\n)RtR";
-  };
-  tensor("w", "BFloat16Storage", "0", 6, {2, 3});
-  tensor("b", "FloatStorage", "1", 3, {3});
-  p += "u.";
-  return p;
+void pth_seeds(const std::string& dir) {
+  // torch.save's layout: a bf16 matrix and an f32 vector.
+  const std::string two = test::state_dict_pickle(
+      {{"w", "BFloat16Storage", "0", 6, 0, {2, 3}, {}}, {"b", "FloatStorage", "1", 3, 0, {3}, {}}});
+  write_file(dir + "/two.pth", test::torch_archive(two, {{"0", std::string(12, '\x01')}, {"1", f32_bytes(3)}}));
+  // A hundred views into shared storages, at offsets, of every storage type.
+  std::vector<PickledTensorSpec> views;
+  const char* types[] = {"FloatStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage", "ByteStorage",
+                         "DoubleStorage"};
+  for (int i = 0; i < 120; ++i)
+    views.push_back({"blocks." + std::to_string(i) + ".x", types[i % 7], std::to_string(i % 7), 64, i % 32,
+                     i % 2 ? std::vector<int64_t>{4, 8} : std::vector<int64_t>{1, 1, 16}, {}});
+  std::vector<std::pair<std::string, std::string>> storages;
+  const int sizes[] = {4, 2, 2, 8, 4, 1, 8};
+  for (int k = 0; k < 7; ++k) storages.emplace_back(std::to_string(k), std::string(64 * size_t(sizes[k]), '\x02'));
+  write_file(dir + "/views.pth", test::torch_archive(test::state_dict_pickle(views), storages));
+  // {"state_dict": {...}} as training checkpoints wrap it, with a Parameter, memoized globals
+  // (BINPUT/BINGET, MEMOIZE, LONG_BINPUT/LONG_BINGET) and a FRAME.
+  Pickle p;
+  p.op('\x95');
+  test::put_le(p.bytes, 0, 8);
+  p.op('}').op('(').str("state_dict").op('}').op('(');
+  p.str("weight").global("torch._utils", "_rebuild_parameter").op('\x94');
+  p.global("torch._utils", "_rebuild_tensor_v2").op('r');
+  test::put_le(p.bytes, 70000, 4);
+  p.op('(').op('(').str("storage").global("torch", "FloatStorage").op('q').op('\x05').str("0").str("cpu");
+  p.integer(6).op('t').op('Q').integer(0).ints({2, 3}).ints({3, 1}).op('\x89').op('N').op('t').op('R');
+  p.op('\x88').op(')').op('\x87').op('R');  // _rebuild_parameter(tensor, True, ())
+  p.str("bias").op('j');
+  test::put_le(p.bytes, 70000, 4);
+  p.op('(').op('(').str("storage").op('h').op('\x05').str("0").str("cpu").integer(6).op('t').op('Q');
+  p.integer(3).ints({3}).ints({1}).op('\x89').op('N').op('t').op('R');
+  p.op('u').op('u').op('.');
+  write_file(dir + "/wrapped.pth", test::torch_archive(p.bytes, {{"0", f32_bytes(6)}}));
+  // Deep nesting and a list that holds itself, beside a valid tensor.
+  Pickle deep;
+  deep.op('}').op('(').str("deep").op(')');
+  for (int i = 0; i < 20000; ++i) deep.op('\x85');
+  deep.str("cycle").op(']').op('q').op('\x01').op('h').op('\x01').op('a');
+  deep.op('u').op('.');
+  write_file(dir + "/deep.pth", test::torch_archive(deep.bytes, {}));
 }
 
-}  // namespace
+void npy_seeds(const std::string& dir) {
+  auto dict = [](const char* descr, const char* shape) {
+    return std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  };
+  write_file(dir + "/f4.npy", test::npy_bytes(dict("<f4", "(2, 3)"), f32_bytes(6)));
+  write_file(dir + "/f8_scalar.npy", test::npy_bytes(dict("<f8", "()"), std::string(8, '\x3f')));
+  write_file(dir + "/i4.npy", test::npy_bytes(dict("<i4", "(5,)"), std::string(20, '\x07')));
+  write_file(dir + "/i8_empty.npy", test::npy_bytes(dict("<i8", "(0, 4)"), ""));
+  write_file(dir + "/py2.npy", test::npy_bytes("{\"descr\": \"<i8\", \"fortran_order\": False, \"shape\": (1L, 2L)}",
+                                          std::string(16, '\x01')));
+  // Format 2.0 (4-byte header length), as numpy writes for headers over 64 KiB.
+  std::string v2 = "\x93NUMPY\x02";
+  v2 += '\0';
+  std::string header = dict("<f4", "(1, 1, 1, 2)");
+  header.append(64 - (12 + header.size() + 1) % 64, ' ');
+  header += '\n';
+  test::put_le(v2, header.size(), 4);
+  write_file(dir + "/v2.npy", v2 + header + f32_bytes(2));
+}
 
-int main(int argc, char** argv) {
-  const std::string root = argc > 1 ? argv[1] : "corpus";
-  for (const char* d : {"safetensors", "pth", "vocab"}) std::filesystem::create_directories(root + "/" + d);
+void config_seeds(const std::string& dir) {
+  nlohmann::json c = {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"},
+                      {"hidden_size", 896},           {"intermediate_size", 4864},
+                      {"num_hidden_layers", 24},      {"num_attention_heads", 14},
+                      {"num_key_value_heads", 2},     {"vocab_size", 151936},
+                      {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-6},
+                      {"rope_theta", 1000000.0},      {"tie_word_embeddings", true},
+                      {"torch_dtype", "bfloat16"},    {"use_sliding_window", false},
+                      {"rope_scaling", nullptr}};
+  write_file(dir + "/qwen2.json", c.dump(2));
+  c.erase("rope_theta");
+  c["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 10000.0}};
+  c["head_dim"] = 64;
+  write_file(dir + "/rope_parameters.json", c.dump());
+  c.erase("rope_parameters");
+  c["rope_scaling"] = {{"type", "default"}};
+  c["tie_word_embeddings"] = false;
+  write_file(dir + "/rope_scaling.json", c.dump());
+}
 
-  gander::Tensor a = gander::Tensor::from_f32({1, 2, 3, 4, 5, 6}, {2, 3});
-  gander::io::save_safetensors(root + "/safetensors/seed1.safetensors", {{"a", a}, {"b", a.to(gander::DType::BF16)}},
-                               {{"format", "pt"}});
-  gander::io::save_safetensors(root + "/safetensors/seed2.safetensors", {{"x", a.reshape({6}).to(gander::DType::F16)}});
+void rwkv_state_seeds(const std::string& dir) {
+  const rwkv7::Config& c = fuzz::rwkv7_config();
+  rwkv7::State s = rwkv7::State::zeros(c);
+  for (auto* v : {&s.att_shift, &s.wkv, &s.ffn_shift})
+    for (Tensor& t : *v) t.copy_from(ramp(DType::F32, t.shape()));
+  rwkv7::save_state(dir + "/state.safetensors", s, c, fuzz::kFingerprint);
+  rwkv7::save_state(dir + "/zeros.safetensors", rwkv7::State::zeros(c), c, fuzz::kFingerprint);
+}
 
-  std::string w(12, '\x01'), b(12, '\x02');
-  write(root + "/pth/seed1.pth", zip({{"m/data.pkl", pickle()}, {"m/byteorder", "little"}, {"m/data/0", w},
-                                      {"m/data/1", b}, {"m/version", "3\n"}}));
+void qwen2_kv_seeds(const std::string& dir) {
+  const qwen2::Config& c = fuzz::qwen2_config();
+  qwen2::KvCache kv = qwen2::KvCache::empty(c);
+  qwen2::save_cache(dir + "/empty.safetensors", kv, c, fuzz::kFingerprint);
+  kv.reserve(c, 3);
+  for (size_t l = 0; l < kv.k.size(); ++l) {
+    kv.k[l].rows(0, 3).copy_from(ramp(DType::F32, {3, c.n_kv_head, c.head_dim}));
+    kv.v[l].rows(0, 3).copy_from(ramp(DType::F32, {3, c.n_kv_head, c.head_dim}));
+  }
+  kv.length = 3;
+  qwen2::save_cache(dir + "/three.safetensors", kv, c, fuzz::kFingerprint);
+}
 
+// A small byte-level BPE tokenizer.json in the shape of Qwen2's (the real one is copied into the
+// corpus by run_fuzz.sh when the shared test data is there).
+void tokenizer_seeds(const std::string& dir) {
+  nlohmann::json vocab = nlohmann::json::object();
+  uint32_t extra = 256;
+  for (uint32_t b = 0; b < 256; ++b) {
+    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+    std::string s;
+    append_utf8(s, printable ? b : extra++);
+    vocab[s] = b;
+  }
+  const char* merged[] = {"ab", "ĠĠ", "he", "ll", "hell", "hello", "Ġw", "or", "Ġwor", "ld", "Ġworld"};
+  const std::pair<const char*, const char*> merges[] = {{"a", "b"},   {"Ġ", "Ġ"},  {"h", "e"},    {"l", "l"},
+                                                         {"he", "ll"}, {"hell", "o"}, {"Ġ", "w"}, {"o", "r"},
+                                                         {"Ġw", "or"}, {"l", "d"},   {"Ġwor", "ld"}};
+  nlohmann::json merge_list = nlohmann::json::array();
+  for (size_t i = 0; i < std::size(merged); ++i) {
+    vocab[merged[i]] = 256 + int(i);
+    merge_list.push_back(std::string(merges[i].first) + " " + merges[i].second);
+  }
+  const int n = 256 + int(std::size(merged));
+  nlohmann::json added = nlohmann::json::array();
+  for (const char* t : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"})
+    added.push_back({{"id", n + int(added.size())}, {"content", t}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  const char* pattern =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  nlohmann::json tok = {
+      {"version", "1.0"},
+      {"added_tokens", added},
+      {"normalizer", {{"type", "NFC"}}},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
+          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}}}}}},
+      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}}},
+      {"model",
+       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
+        {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+        {"merges", merge_list}}}};
+  write_file(dir + "/tiny.json", tok.dump(2));
+  // Newer files write each merge as a pair.
+  nlohmann::json pairs = nlohmann::json::array();
+  for (const auto& [l, r] : merges) pairs.push_back({l, r});
+  tok["model"]["merges"] = pairs;
+  write_file(dir + "/pairs.json", tok.dump());
+}
+
+void vocab_seeds(const std::string& dir) {
   std::string vocab;
   for (int i = 0; i < 256; ++i) {
     char hex[8];
@@ -107,6 +219,34 @@ int main(int argc, char** argv) {
     vocab += std::to_string(i + 1) + " b'" + hex + "' 1\n";
   }
   vocab += "257 'ab' 2\n258 'abc' 3\n259 '\\u4f60' 3\n260 'x y' 3\n";
-  write(root + "/vocab/seed1.txt", vocab);
+  write_file(dir + "/seed1.txt", vocab);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string root = argc > 1 ? argv[1] : "corpus";
+  const std::string only = argc > 2 ? argv[2] : "";
+  const std::map<std::string, std::function<void(const std::string&)>> makers = {
+      {"safetensors", safetensors_seeds}, {"pth", pth_seeds},
+      {"npy", npy_seeds},                 {"config", config_seeds},
+      {"rwkv_state", rwkv_state_seeds},   {"qwen2_kv", qwen2_kv_seeds},
+      {"tokenizer", tokenizer_seeds},     {"vocab", vocab_seeds},
+      {"canary_library", [](const std::string& d) { write_file(d + "/overflow", "LL"); }},
+      {"canary_recovering", [](const std::string& d) { write_file(d + "/overflow", "RR"); }}};
+  if (!only.empty() && !makers.count(only)) {
+    std::fprintf(stderr, "fuzz_make_seeds: no seeds for '%s'\n", only.c_str());
+    return 2;
+  }
+  try {
+    for (const auto& [name, make] : makers) {
+      if (!only.empty() && name != only) continue;
+      std::filesystem::create_directories(root + "/" + name);
+      make(root + "/" + name);
+    }
+  } catch (const gander::Error& e) {
+    std::fprintf(stderr, "fuzz_make_seeds: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }

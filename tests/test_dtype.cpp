@@ -61,5 +61,15 @@ TEST(Tensor, ConvertsBetweenDtypes) {
   EXPECT_EQ(back.to_f32_vector(), t.to_f32_vector());
 }
 
+// Empty tensors convert to nothing. memcpy got the null data() of an empty vector, undefined
+// behaviour even for 0 bytes, which only the sanitizer build sees (fuzz_make_seeds failed there).
+TEST(Tensor, EmptyTensorsConvert) {
+  const Tensor e = Tensor::zeros(DType::F32, {0, 3});
+  EXPECT_TRUE(e.to_f32_vector().empty());
+  EXPECT_EQ(e.to(DType::BF16).shape(), (Shape{0, 3}));
+  EXPECT_EQ(Tensor::from_f32({}, {0}).numel(), 0);
+  EXPECT_THROW(Tensor::zeros(DType::I64, {0}).to_f32_vector(), Error);  // the dtype is still checked
+}
+
 }  // namespace
 }  // namespace gander

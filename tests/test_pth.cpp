@@ -7,6 +7,7 @@
 #include "io/checkpoint.h"
 #include "io/pth.h"
 #include "io/safetensors.h"
+#include "test_io_writers.h"
 #include "testdata.h"
 
 namespace gander::io {
@@ -16,9 +17,7 @@ std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), {}};
 }
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-}
+using test::write_file;
 std::string error_loading(const std::string& path) {
   try {
     load_pth(path);

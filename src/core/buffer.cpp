@@ -42,6 +42,9 @@ std::byte* map_aligned(size_t bytes, size_t& mapped) {
 }  // namespace
 
 AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
+  // Checked first: the roundings below would wrap for sizes near 2^64.
+  GANDER_CHECK(bytes <= kMaxBufferBytes, "cannot allocate ", bytes, " bytes: larger than any buffer can be (",
+               kMaxBufferBytes, ")");
   if (bytes >= kMapThreshold) {
     ptr_ = map_aligned(bytes, mapped_);
   } else {
@@ -58,7 +61,8 @@ AlignedBuffer::~AlignedBuffer() {
 }
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever before fstat can refuse it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0) {

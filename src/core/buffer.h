@@ -20,9 +20,14 @@ class Buffer {
 };
 
 inline constexpr size_t kAlignment = 64;
+// No buffer (and so no tensor) may be larger: 256 TiB is beyond any machine's address space, so a
+// larger size can only come from corrupt input, and below it every size sum and rounding we do
+// stays far from overflowing 64 bits.
+inline constexpr size_t kMaxBufferBytes = size_t(1) << 48;
 
 class AlignedBuffer final : public Buffer {
  public:
+  // Throws gander::Error for more than kMaxBufferBytes or when the memory is not there.
   explicit AlignedBuffer(size_t bytes);
   ~AlignedBuffer() override;
   AlignedBuffer(const AlignedBuffer&) = delete;

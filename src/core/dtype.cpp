@@ -71,7 +71,8 @@ uint16_t f32_to_f16(float f) {
 
 void convert_to_f32(DType from, const void* src, float* dst, size_t n) {
   switch (from) {
-    case DType::F32: std::memcpy(dst, src, n * 4); return;
+    // An empty vector's data() may be null, which memcpy must not see even for 0 bytes.
+    case DType::F32: if (n) std::memcpy(dst, src, n * 4); return;
     case DType::BF16: {
       auto s = static_cast<const uint16_t*>(src);
       for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
@@ -93,7 +94,7 @@ void convert_to_f32(DType from, const void* src, float* dst, size_t n) {
 
 void convert_from_f32(DType to, const float* src, void* dst, size_t n) {
   switch (to) {
-    case DType::F32: std::memcpy(dst, src, n * 4); return;
+    case DType::F32: if (n) std::memcpy(dst, src, n * 4); return;
     case DType::BF16: {
       auto d = static_cast<uint16_t*>(dst);
       for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);

@@ -13,18 +13,50 @@ std::string shape_str(const Shape& s) {
   return out.str();
 }
 
-int64_t shape_numel(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
+namespace {
+// The element count of s when every product of its non-zero dimensions times elem_size stays within
+// kMaxBufferBytes (so that a zero dimension cannot hide a huge one); false otherwise.
+bool checked_numel(const Shape& s, size_t elem_size, uint64_t& numel) {
+  uint64_t nonzero = 1;
+  bool empty = false;
+  for (int64_t d : s) {
+    if (d < 0) return false;
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (uint64_t(d) > kMaxBufferBytes / elem_size / nonzero) return false;
+    nonzero *= uint64_t(d);
+  }
+  numel = empty ? 0 : nonzero;
+  return true;
+}
+
+uint64_t numel_or_throw(const Shape& s, size_t elem_size) {
+  uint64_t n = 0;
+  if (!checked_numel(s, elem_size, n)) {
+    for (int64_t d : s) GANDER_CHECK(d >= 0, "negative dimension in shape ", shape_str(s));
+    fail("shape ", shape_str(s), " is too large: over ", kMaxBufferBytes, " bytes");
+  }
   return n;
+}
+}  // namespace
+
+int64_t shape_numel(const Shape& s) { return int64_t(numel_or_throw(s, 1)); }
+
+size_t shape_nbytes(const Shape& s, DType t) { return size_t(numel_or_throw(s, dtype_size(t))) * dtype_size(t); }
+
+bool shape_fits(const Shape& s, DType t) {
+  uint64_t n = 0;
+  return checked_numel(s, dtype_size(t), n);
 }
 
 Tensor Tensor::empty(DType dtype, Shape shape) {
-  for (int64_t d : shape) GANDER_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  const size_t bytes = shape_nbytes(shape, dtype);
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  t.buffer_ = std::make_shared<AlignedBuffer>(t.nbytes());
+  t.buffer_ = std::make_shared<AlignedBuffer>(bytes);
   return t;
 }
 
@@ -35,10 +67,11 @@ Tensor Tensor::zeros(DType dtype, Shape shape) {
 }
 
 Tensor Tensor::view(std::shared_ptr<Buffer> buffer, size_t offset, DType dtype, Shape shape) {
+  const size_t bytes = shape_nbytes(shape, dtype);
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  GANDER_CHECK(offset <= buffer->size() && t.nbytes() <= buffer->size() - offset,
+  GANDER_CHECK(offset <= buffer->size() && bytes <= buffer->size() - offset,
                "tensor view ", t.describe(), " at byte ", offset, " exceeds its buffer of ", buffer->size(), " bytes");
   t.buffer_ = std::move(buffer);
   t.offset_ = offset;
@@ -48,12 +81,12 @@ Tensor Tensor::view(std::shared_ptr<Buffer> buffer, size_t offset, DType dtype, 
 Tensor Tensor::from_f32(const std::vector<float>& values, Shape shape) {
   Tensor t = empty(DType::F32, std::move(shape));
   GANDER_CHECK(size_t(t.numel()) == values.size(), "from_f32: ", values.size(), " values for shape ", shape_str(t.shape_));
-  std::memcpy(t.mutable_raw(), values.data(), values.size() * 4);
+  if (!values.empty()) std::memcpy(t.mutable_raw(), values.data(), values.size() * 4);  // data() may be null
   return t;
 }
 
 Tensor Tensor::with_layout(Layout layout, DType dtype, Shape shape, size_t storage_bytes) {
-  for (int64_t d : shape) GANDER_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  shape_nbytes(shape, dtype);  // the shape must be valid whatever the layout's storage size
   Tensor t;
   t.dtype_ = dtype;
   t.layout_ = layout;
@@ -79,7 +112,8 @@ int64_t Tensor::dim(int i) const {
 
 Tensor Tensor::reshape(Shape shape) const {
   check_row_major();
-  GANDER_CHECK(shape_numel(shape) == numel(), "cannot reshape ", describe(), " to ", shape_str(shape));
+  GANDER_CHECK(shape_fits(shape, dtype_) && shape_numel(shape) == numel(), "cannot reshape ", describe(), " to ",
+               shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
@@ -87,8 +121,9 @@ Tensor Tensor::reshape(Shape shape) const {
 
 Tensor Tensor::rows(int64_t begin, int64_t count) const {
   check_row_major();
-  GANDER_CHECK(ndim() >= 1 && begin >= 0 && count >= 0 && begin + count <= shape_[0],
-               "rows [", begin, ", ", begin + count, ") out of range for ", describe());
+  // begin + count is not formed: it could overflow.
+  GANDER_CHECK(ndim() >= 1 && begin >= 0 && count >= 0 && begin <= shape_[0] && count <= shape_[0] - begin, count,
+               " rows from row ", begin, " are out of range for ", describe());
   Tensor t = *this;
   int64_t row_elems = shape_[0] ? numel() / shape_[0] : 0;
   t.offset_ += size_t(begin * row_elems) * dtype_size(dtype_);
@@ -98,7 +133,8 @@ Tensor Tensor::rows(int64_t begin, int64_t count) const {
 
 Tensor Tensor::prefix(Shape shape) const {
   check_row_major();
-  GANDER_CHECK(shape_numel(shape) <= numel(), "cannot view ", describe(), " as the larger ", shape_str(shape));
+  GANDER_CHECK(shape_fits(shape, dtype_) && shape_numel(shape) <= numel(), "cannot view ", describe(), " as the larger ",
+               shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;

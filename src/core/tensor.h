@@ -13,8 +13,19 @@
 namespace gander {
 
 using Shape = std::vector<int64_t>;
+// The most dimensions a file may give a tensor (NumPy's limit); readers refuse more, which also
+// keeps a shape's memory proportional to the few bytes that describe it.
+inline constexpr size_t kMaxDims = 64;
 std::string shape_str(const Shape& s);  // "[2, 64, 128]"
+// Sizes derived from a shape are always checked: a negative dimension, or a product of the
+// non-zero dimensions (times the element size) above kMaxBufferBytes, throws gander::Error naming
+// the shape. Unchecked, a huge shape from a file or the command line wraps into a small allocation
+// that is then written past. Every Tensor is built through these checks, so inside a Tensor any
+// product of dimensions fits comfortably in int64.
 int64_t shape_numel(const Shape& s);
+size_t shape_nbytes(const Shape& s, DType t);
+// The same test without throwing, for readers that word the error with their file's name.
+bool shape_fits(const Shape& s, DType t);
 
 template <typename T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::F32; }
@@ -34,7 +45,8 @@ class Tensor {
   // Uninitialised, 64-byte aligned storage.
   static Tensor empty(DType dtype, Shape shape);
   static Tensor zeros(DType dtype, Shape shape);
-  // A view of bytes [offset, offset + nbytes) of an existing buffer (e.g. a mapped file).
+  // A view of bytes [offset, offset + nbytes) of an existing buffer (e.g. a mapped file); throws
+  // if they do not lie inside it.
   static Tensor view(std::shared_ptr<Buffer> buffer, size_t offset, DType dtype, Shape shape);
   static Tensor from_f32(const std::vector<float>& values, Shape shape);
   // Uninitialised aligned storage of storage_bytes for a tensor of this shape in another layout.
@@ -46,7 +58,7 @@ class Tensor {
   int ndim() const { return int(shape_.size()); }
   int64_t dim(int i) const;  // negative i counts from the end
   int64_t numel() const { return shape_numel(shape_); }
-  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }  // of the elements, whatever the layout
+  size_t nbytes() const { return shape_nbytes(shape_, dtype_); }  // of the elements, whatever the layout
   Layout layout() const { return layout_; }
   bool writable() const { return buffer_ && buffer_->writable(); }
   const std::shared_ptr<Buffer>& buffer() const { return buffer_; }

@@ -1,16 +1,42 @@
 #include "io/checkpoint.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "io/pth.h"
+#include "io/read_file.h"
 #include "io/safetensors.h"
 
 namespace gander::io {
 
+std::string quote_name(std::string_view name) {
+  constexpr size_t kMaxShown = 200;
+  std::string out = "'";
+  for (unsigned char c : name.substr(0, kMaxShown)) {
+    if (c < 0x20 || c == 0x7f) {
+      const char* hex = "0123456789abcdef";
+      out += {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    } else {
+      out += char(c);
+    }
+  }
+  out += name.size() > kMaxShown ? "'..." : "'";
+  return out;
+}
+
+MemoryBudget::MemoryBudget(uint64_t file_bytes, std::string source)
+    : file_bytes_(file_bytes), limit_(std::max(kFloor, file_bytes / 2)), source_(std::move(source)) {}
+
+void MemoryBudget::charge(uint64_t bytes, const char* what) {
+  GANDER_CHECK(bytes <= limit_ - used_, source_, ": ", what, " would take more than the ", limit_,
+               " bytes of memory a file of ", file_bytes_, " bytes may use while it is read");
+  used_ += bytes;
+}
+
 void Checkpoint::add(const std::string& name, Tensor t) {
-  GANDER_CHECK(!tensors_.count(name), source_, ": tensor '", name, "' appears twice");
+  GANDER_CHECK(!tensors_.count(name), source_, ": tensor ", quote_name(name), " appears twice");
   tensors_.emplace(name, std::move(t));
   order_.push_back(name);
 }
@@ -38,11 +64,13 @@ Checkpoint load_checkpoint(const std::string& path) {
   GANDER_CHECK(fs::exists(path, ec), path, ": no such file or folder");
   if (fs::is_directory(path, ec)) {
     const fs::path dir(path);
-    if (fs::exists(dir / "model.safetensors.index.json")) return load_safetensors_index((dir / "model.safetensors.index.json").string());
-    if (fs::exists(dir / "model.safetensors")) return load_safetensors((dir / "model.safetensors").string());
+    // The error_code overloads: the throwing ones let std::filesystem_error out (e.g. EACCES).
+    if (fs::exists(dir / "model.safetensors.index.json", ec)) return load_safetensors_index((dir / "model.safetensors.index.json").string());
+    if (fs::exists(dir / "model.safetensors", ec)) return load_safetensors((dir / "model.safetensors").string());
     fail(path, ": folder holds neither model.safetensors nor model.safetensors.index.json");
   }
   if (path.size() >= 11 && path.ends_with(".index.json")) return load_safetensors_index(path);
+  check_regular_file(path, "checkpoint");  // a FIFO would block the read below
   char magic[4] = {};
   {
     std::ifstream f(path, std::ios::binary);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "io/checkpoint.h"
 
 namespace gander::io {
 
@@ -16,13 +17,16 @@ struct PickledTensor {
   std::string name;         // state-dict key
   DType dtype;              // from the storage type
   std::string storage_key;  // archive entry data/<key>
-  int64_t storage_numel;    // elements in the whole storage
-  int64_t offset;           // storage offset, in elements
-  std::vector<int64_t> shape, stride;
+  uint64_t storage_numel;   // elements in the whole storage
+  uint64_t offset;          // storage offset, in elements
+  std::vector<int64_t> shape, stride;  // non-negative, at most kMaxDims entries
 };
 
 // Parses data.pkl of a torch zip checkpoint: a (possibly nested under one level like
-// "state_dict") dict from names to tensors. `source` names the file in errors.
-std::vector<PickledTensor> unpickle_state_dict(std::string_view bytes, const std::string& source);
+// "state_dict") dict from names to tensors. `source` names the file in errors. The values live
+// in one arena and refer to each other by index, so no nesting depth or cycle through the memo
+// can overflow the stack or leak; their memory is charged to `budget`.
+std::vector<PickledTensor> unpickle_state_dict(std::string_view bytes, const std::string& source,
+                                               MemoryBudget& budget);
 
 }  // namespace gander::io

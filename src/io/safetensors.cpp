@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 #include "io/atomic_file.h"
+#include "io/read_file.h"
 
 namespace gander::io {
 
@@ -42,9 +43,128 @@ uint64_t read_u64_le(const std::byte* p) {
   return v;
 }
 
+// nlohmann's lexer keeps every byte read since the start of the current string, number or literal
+// (in a vector and, for strings and numbers, a second buffer, both growing by doubling): the
+// longest stretch from one such token's start to the next bounds its memory.
+uint64_t longest_lexer_span(std::string_view s) {
+  uint64_t longest = 0;
+  size_t start = 0, i = 0;
+  auto token_starts = [&] {
+    longest = std::max<uint64_t>(longest, i - start);
+    start = i;
+  };
+  auto ends_word = [](char c) { return std::string_view(" \t\n\r,:[]{}\"").find(c) != std::string_view::npos; };
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '"') {
+      token_starts();
+      for (++i; i < s.size() && s[i] != '"'; ++i)
+        if (s[i] == '\\') ++i;
+      ++i;
+    } else if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n') {
+      token_starts();
+      while (i < s.size() && !ends_word(s[i])) ++i;
+    } else {
+      ++i;
+    }
+  }
+  i = s.size();
+  token_starts();
+  return longest;
+}
+
+// Builds the JSON tree of a header or an index through nlohmann's SAX interface, with what a DOM
+// parse lacks for untrusted input: a key given twice in one object is an error (nlohmann keeps the
+// last one silently), nesting stops at kMaxDepth, and every value is charged to the budget before
+// it is stored (a 59 MB header of a million empty tensors took 925 MB as a plain DOM).
+class BoundedJson final : public json::json_sax_t {
+ public:
+  static constexpr size_t kMaxDepth = 16;
+  // Upper estimates of the heap bytes of one value, beyond its share of a string's characters.
+  static constexpr uint64_t kArraySlot = 3 * sizeof(json);  // a growing vector holds old + new block
+  static constexpr uint64_t kObjectMember = 160;            // map node, key string, value
+  static constexpr uint64_t kContainer = 64;                // the map or vector a value points to
+  static constexpr uint64_t kString = 64;                   // the std::string a value points to
+
+  static json parse(std::string_view text, const std::string& source, const char* what, MemoryBudget& budget) {
+    budget.charge(5 * longest_lexer_span(text), "the JSON lexer's buffers");
+    BoundedJson b(source, what, budget);
+    json::sax_parse(text.begin(), text.end(), &b, json::input_format_t::json, /*strict=*/true);
+    return std::move(b.root_);
+  }
+
+  bool null() override { return place(json(nullptr), 0); }
+  bool boolean(bool v) override { return place(json(v), 0); }
+  bool number_integer(json::number_integer_t v) override { return place(json(v), 0); }
+  bool number_unsigned(json::number_unsigned_t v) override { return place(json(v), 0); }
+  bool number_float(json::number_float_t v, const json::string_t&) override { return place(json(v), 0); }
+  bool string(json::string_t& v) override {
+    const uint64_t bytes = kString + v.size();
+    return place(json(std::move(v)), bytes);
+  }
+  bool binary(json::binary_t&) override { fail(source_, ": ", what_, " holds binary data, which JSON text cannot"); }
+  bool start_object(std::size_t) override { return open(json::object()); }
+  bool key(json::string_t& k) override {
+    GANDER_CHECK(!open_.back()->contains(k), source_, ": ", what_, " gives the key ", quote_name(k), " twice");
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(json::array()); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
+    fail(source_, ": ", what_, " is not valid JSON (error at byte ", position, ")");
+  }
+
+ private:
+  BoundedJson(const std::string& source, const char* what, MemoryBudget& budget)
+      : source_(source), what_(what), budget_(budget) {}
+  json* insert(json&& v, uint64_t bytes) {
+    if (open_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    json& parent = *open_.back();
+    if (parent.is_array()) {
+      budget_.charge(kArraySlot + bytes, what_);
+      parent.push_back(std::move(v));
+      return &parent.back();
+    }
+    budget_.charge(kObjectMember + key_.size() + bytes, what_);
+    return &parent.emplace(std::move(key_), std::move(v)).first.value();
+  }
+  bool place(json&& v, uint64_t bytes) {
+    insert(std::move(v), bytes);
+    return true;
+  }
+  bool open(json&& container) {
+    GANDER_CHECK(open_.size() < kMaxDepth, source_, ": ", what_, " nests deeper than ", kMaxDepth, " levels");
+    // A parent gets no new member while this child is open, so the pointer stays valid.
+    open_.push_back(insert(std::move(container), kContainer));
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+
+  const std::string& source_;
+  const char* what_;
+  MemoryBudget& budget_;
+  json root_;
+  std::vector<json*> open_;  // the containers being filled, innermost last
+  std::string key_;          // the key of the next member of the innermost object
+};
+
+// One member of an entry object, or nullptr.
+const json* member(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
 struct Range {
   uint64_t begin, end;
-  std::string name;
+  const std::string* name;
 };
 }  // namespace
 
@@ -56,9 +176,9 @@ Checkpoint parse_safetensors(std::shared_ptr<Buffer> buffer, const std::string& 
                kMaxSafetensorsHeader, ")");
   GANDER_CHECK(header_len <= size - 8, source, ": truncated: header claims ", header_len, " bytes but the file has ",
                size - 8, " after the length field");
-  const char* hdr = reinterpret_cast<const char*>(buffer->data() + 8);
-  json j = json::parse(hdr, hdr + header_len, nullptr, /*allow_exceptions=*/false);
-  GANDER_CHECK(!j.is_discarded(), source, ": header is not valid JSON");
+  MemoryBudget budget(size, source);
+  const json j = BoundedJson::parse(
+      std::string_view(reinterpret_cast<const char*>(buffer->data() + 8), header_len), source, "header", budget);
   GANDER_CHECK(j.is_object(), source, ": header JSON is not an object");
 
   const uint64_t data_begin = 8 + header_len, data_size = size - data_begin;
@@ -68,44 +188,58 @@ Checkpoint parse_safetensors(std::shared_ptr<Buffer> buffer, const std::string& 
     if (name == "__metadata__") {
       GANDER_CHECK(e.is_object(), source, ": __metadata__ is not an object");
       for (auto& [k, v] : e.items()) {
-        GANDER_CHECK(v.is_string(), source, ": __metadata__ value for '", k, "' is not a string");
+        GANDER_CHECK(v.is_string(), source, ": __metadata__ value for ", quote_name(k), " is not a string");
+        budget.charge(BoundedJson::kObjectMember + k.size() + v.get_ref<const std::string&>().size(), "the metadata");
         ck.metadata()[k] = v.get<std::string>();
       }
       continue;
     }
-    const std::string where = concat(source, ": tensor '", name, "'");
+    const std::string where = concat(source, ": tensor ", quote_name(name));
     GANDER_CHECK(e.is_object(), where, ": entry is not an object");
-    GANDER_CHECK(e.contains("dtype") && e["dtype"].is_string(), where, ": missing dtype");
-    GANDER_CHECK(e.contains("shape") && e["shape"].is_array(), where, ": missing shape");
-    GANDER_CHECK(e.contains("data_offsets") && e["data_offsets"].is_array() && e["data_offsets"].size() == 2, where,
-                 ": data_offsets must be [begin, end]");
+    const json* dtype = member(e, "dtype");
+    const json* shape_json = member(e, "shape");
+    const json* offsets = member(e, "data_offsets");
+    GANDER_CHECK(dtype && dtype->is_string(), where, ": missing dtype");
+    GANDER_CHECK(shape_json && shape_json->is_array(), where, ": missing shape");
+    GANDER_CHECK(offsets && offsets->is_array() && offsets->size() == 2, where, ": data_offsets must be [begin, end]");
     DType dt;
-    const std::string dts = e["dtype"].get<std::string>();
-    GANDER_CHECK(parse_dtype(dts, dt), where, ": unsupported dtype '", dts, "'");
+    const std::string& dts = dtype->get_ref<const std::string&>();
+    GANDER_CHECK(parse_dtype(dts, dt), where, ": unsupported dtype ", quote_name(dts));
+    GANDER_CHECK(shape_json->size() <= kMaxDims, where, ": shape has ", shape_json->size(), " dimensions, more than ",
+                 kMaxDims);
     Shape shape;
-    uint64_t numel = 1;
-    for (auto& d : e["shape"]) {
+    for (const json& d : *shape_json) {
       GANDER_CHECK(d.is_number_unsigned(), where, ": shape entries must be non-negative integers");
       const uint64_t v = d.get<uint64_t>();
-      GANDER_CHECK(v < (uint64_t(1) << 40) && (v == 0 || numel <= (uint64_t(1) << 48) / v), where, ": shape is too large");
-      numel *= v;
+      GANDER_CHECK(v <= kMaxBufferBytes, where, ": shape entry ", v, " is too large");
       shape.push_back(int64_t(v));
     }
-    for (auto& o : e["data_offsets"]) GANDER_CHECK(o.is_number_unsigned(), where, ": data_offsets must be non-negative integers");
-    const uint64_t b = e["data_offsets"][0].get<uint64_t>(), en = e["data_offsets"][1].get<uint64_t>();
+    GANDER_CHECK(shape_fits(shape, dt), where, ": shape ", shape_str(shape), " is too large");
+    const uint64_t nbytes = shape_nbytes(shape, dt);
+    for (const json& o : *offsets)
+      GANDER_CHECK(o.is_number_unsigned(), where, ": data_offsets must be non-negative integers");
+    const uint64_t b = (*offsets)[0].get<uint64_t>(), en = (*offsets)[1].get<uint64_t>();
     GANDER_CHECK(b <= en, where, ": data_offsets [", b, ", ", en, "] are reversed");
     GANDER_CHECK(en <= data_size, where, ": data [", b, ", ", en, ") lies beyond the end of the file (", data_size,
                  " data bytes): truncated?");
-    GANDER_CHECK(en - b == numel * dtype_size(dt), where, ": ", en - b, " bytes do not hold ", dts, shape_str(shape),
-                 " (", numel * dtype_size(dt), " bytes)");
-    ranges.push_back({b, en, name});
+    GANDER_CHECK(en - b == nbytes, where, ": ", en - b, " bytes do not hold ", dts, shape_str(shape), " (", nbytes,
+                 " bytes)");
+    budget.charge(Checkpoint::entry_bytes(name.size(), shape.size()) + 3 * sizeof(Range), "the header's tensors");
+    ranges.push_back({b, en, &name});
     ck.add(name, Tensor::view(buffer, size_t(data_begin + b), dt, std::move(shape)));
   }
+  // Sorted by start, every non-empty range must begin at or after the furthest end so far: checking
+  // only neighbours missed an overlap with an empty tensor between the two.
   std::sort(ranges.begin(), ranges.end(), [](const Range& x, const Range& y) { return x.begin < y.begin; });
-  for (size_t i = 1; i < ranges.size(); ++i)
-    GANDER_CHECK(ranges[i].begin >= ranges[i - 1].end || ranges[i].begin == ranges[i].end ||
-                     ranges[i - 1].begin == ranges[i - 1].end,
-                 source, ": tensors '", ranges[i - 1].name, "' and '", ranges[i].name, "' overlap");
+  uint64_t furthest_end = 0;
+  const std::string* furthest = nullptr;
+  for (const Range& r : ranges) {
+    if (r.begin == r.end) continue;  // an empty tensor overlaps nothing
+    GANDER_CHECK(!furthest || r.begin >= furthest_end, source, ": tensors ", quote_name(*furthest), " and ",
+                 quote_name(*r.name), " overlap");
+    furthest_end = r.end;
+    furthest = r.name;
+  }
   return ck;
 }
 
@@ -113,27 +247,32 @@ Checkpoint load_safetensors(const std::string& path) { return parse_safetensors(
 
 Checkpoint load_safetensors_index(const std::string& index_path) {
   namespace fs = std::filesystem;
-  std::ifstream f(index_path);
-  GANDER_CHECK(f, index_path, ": cannot open");
-  json j = json::parse(f, nullptr, false);
-  GANDER_CHECK(!j.is_discarded() && j.is_object(), index_path, ": not a valid JSON object");
-  GANDER_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index_path, ": missing 'weight_map'");
+  const std::string text = read_file(index_path, kMaxSafetensorsHeader, "safetensors index");
+  MemoryBudget budget(text.size(), index_path);
+  const json j = BoundedJson::parse(text, index_path, "index", budget);
+  GANDER_CHECK(j.is_object(), index_path, ": not a valid JSON object");
+  const json* weight_map = member(j, "weight_map");
+  GANDER_CHECK(weight_map && weight_map->is_object(), index_path, ": missing 'weight_map'");
   const fs::path dir = fs::path(index_path).parent_path();
   std::map<std::string, Checkpoint> shards;
   Checkpoint out(index_path, "safetensors-sharded");
-  for (auto& [name, file] : j["weight_map"].items()) {
-    GANDER_CHECK(file.is_string(), index_path, ": weight_map entry for '", name, "' is not a file name");
-    const std::string shard = file.get<std::string>();
-    GANDER_CHECK(shard.find('/') == std::string::npos && shard != "..", index_path, ": shard name '", shard,
-                 "' must be a file in the same folder");
+  for (auto& [name, file] : weight_map->items()) {
+    GANDER_CHECK(file.is_string(), index_path, ": weight_map entry for ", quote_name(name), " is not a file name");
+    const std::string& shard = file.get_ref<const std::string&>();
+    GANDER_CHECK(shard.find('/') == std::string::npos && shard != "..", index_path, ": shard name ", quote_name(shard),
+                 " must be a file in the same folder");
     auto it = shards.find(shard);
     if (it == shards.end()) {
       const std::string shard_path = (dir / shard).string();
-      GANDER_CHECK(fs::exists(shard_path), index_path, ": shard '", shard, "' listed for tensor '", name, "' is missing");
+      std::error_code ec;  // a name too long for the file system must not throw std::filesystem_error
+      GANDER_CHECK(fs::exists(shard_path, ec), index_path, ": shard ", quote_name(shard), " listed for tensor ", quote_name(name),
+                   " is missing");
       it = shards.emplace(shard, load_safetensors(shard_path)).first;
     }
     const Tensor* t = it->second.find(name);
-    GANDER_CHECK(t, index_path, ": tensor '", name, "' is listed in shard '", shard, "' but not stored there");
+    GANDER_CHECK(t, index_path, ": tensor ", quote_name(name), " is listed in shard ", quote_name(shard),
+                 " but not stored there");
+    budget.charge(Checkpoint::entry_bytes(name.size(), size_t(t->ndim())), "the index's tensors");
     out.add(name, *t);
   }
   for (auto& [shard, ck] : shards)

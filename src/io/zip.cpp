@@ -1,5 +1,7 @@
 #include "io/zip.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace gander::io {
@@ -25,7 +27,7 @@ struct Reader {
 };
 }  // namespace
 
-ZipArchive::ZipArchive(const Buffer& bytes, std::string source) : source_(std::move(source)) {
+ZipArchive::ZipArchive(const Buffer& bytes, std::string source, MemoryBudget& budget) : source_(std::move(source)) {
   const Reader rd{bytes.data(), bytes.size(), source_};
   GANDER_CHECK(rd.size >= 22, source_, ": not a zip archive (too short)");
   GANDER_CHECK(rd.le(0, 4, "magic") == kLocalHeader, source_, ": not a zip archive (wrong magic)");
@@ -51,6 +53,8 @@ ZipArchive::ZipArchive(const Buffer& bytes, std::string source) : source_(std::m
   }
   rd.need(cd_offset, cd_size, "central directory");
   GANDER_CHECK(count <= cd_size / 46, source_, ": zip directory claims ", count, " entries in ", cd_size, " bytes");
+  budget.charge(count * sizeof(ZipEntry), "the zip directory");
+  entries_.reserve(count);
   uint64_t p = cd_offset;
   for (uint64_t i = 0; i < count; ++i) {
     GANDER_CHECK(rd.le(p, 4, "directory entry") == kCentralHeader, source_, ": corrupt zip directory entry ", i);
@@ -60,37 +64,49 @@ ZipArchive::ZipArchive(const Buffer& bytes, std::string source) : source_(std::m
     const uint64_t comment_len = rd.le(p + 32, 2, "comment");
     uint64_t local = rd.le(p + 42, 4, "offset");
     rd.need(p + 46, name_len + extra_len + comment_len, "directory entry");
-    std::string name(reinterpret_cast<const char*>(rd.base + p + 46), name_len);
+    const std::string_view name(reinterpret_cast<const char*>(rd.base + p + 46), name_len);
     // ZIP64 extra field: the 64-bit values follow in a fixed order, present only for saturated fields.
-    for (uint64_t e = p + 46 + name_len; e + 4 <= p + 46 + name_len + extra_len;) {
+    const uint64_t extra_end = p + 46 + name_len + extra_len;
+    for (uint64_t e = p + 46 + name_len; e + 4 <= extra_end;) {
       const uint64_t id = rd.le(e, 2, "extra"), len = rd.le(e + 2, 2, "extra");
       if (id == kZip64ExtraId) {
         uint64_t q = e + 4;
-        if (usize == 0xffffffff) { usize = rd.le(q, 8, "zip64 size"); q += 8; }
-        if (csize == 0xffffffff) { csize = rd.le(q, 8, "zip64 size"); q += 8; }
-        if (local == 0xffffffff) { local = rd.le(q, 8, "zip64 offset"); q += 8; }
+        auto next64 = [&](const char* what) {
+          GANDER_CHECK(q + 8 <= e + 4 + len, source_, ": zip64 field of entry ", quote_name(name), " is too short");
+          q += 8;
+          return rd.le(q - 8, 8, what);
+        };
+        if (usize == 0xffffffff) usize = next64("zip64 size");
+        if (csize == 0xffffffff) csize = next64("zip64 size");
+        if (local == 0xffffffff) local = next64("zip64 offset");
       }
       e += 4 + len;
     }
-    GANDER_CHECK(rd.le(local, 4, "local header") == kLocalHeader, source_, ": entry '", name,
-                 "' has a corrupt local header");
+    GANDER_CHECK(rd.le(local, 4, "local header") == kLocalHeader, source_, ": entry ", quote_name(name),
+                 " has a corrupt local header");
     const uint64_t data = local + 30 + rd.le(local + 26, 2, "local name") + rd.le(local + 28, 2, "local extra");
     rd.need(data, csize, "entry data");
-    GANDER_CHECK(method != 0 || csize == usize, source_, ": stored entry '", name, "' has inconsistent sizes");
-    entries_[name] = ZipEntry{data, csize, method};
+    GANDER_CHECK(method != 0 || csize == usize, source_, ": stored entry ", quote_name(name), " has inconsistent sizes");
+    entries_.push_back(ZipEntry{name, data, csize, method});
     p += 46 + name_len + extra_len + comment_len;
   }
+  std::sort(entries_.begin(), entries_.end(), [](const ZipEntry& a, const ZipEntry& b) { return a.name < b.name; });
+  // Two entries of one name: which one a reader sees would depend on the reader.
+  for (size_t i = 1; i < entries_.size(); ++i)
+    GANDER_CHECK(entries_[i].name != entries_[i - 1].name, source_, ": zip entry ", quote_name(entries_[i].name),
+                 " appears twice");
 }
 
-const ZipEntry* ZipArchive::find(const std::string& name) const {
-  auto it = entries_.find(name);
-  return it == entries_.end() ? nullptr : &it->second;
+const ZipEntry* ZipArchive::find(std::string_view name) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
+                             [](const ZipEntry& e, std::string_view n) { return e.name < n; });
+  return it != entries_.end() && it->name == name ? &*it : nullptr;
 }
 
-const ZipEntry& ZipArchive::stored(const std::string& name) const {
+const ZipEntry& ZipArchive::stored(std::string_view name) const {
   const ZipEntry* e = find(name);
-  GANDER_CHECK(e, source_, ": archive entry '", name, "' is missing");
-  GANDER_CHECK(e->method == 0, source_, ": archive entry '", name, "' is compressed (method ", e->method,
+  GANDER_CHECK(e, source_, ": archive entry ", quote_name(name), " is missing");
+  GANDER_CHECK(e->method == 0, source_, ": archive entry ", quote_name(name), " is compressed (method ", e->method,
                "); torch.save writes stored entries");
   return *e;
 }

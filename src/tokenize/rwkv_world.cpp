@@ -1,18 +1,29 @@
 #include "tokenize/rwkv_world.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "io/read_file.h"
+#include "tokenize/byte_trie.h"
 #include "tokenize/utf8.h"
 
 namespace gander {
 
 namespace {
 void append_code_point(std::string& out, uint32_t cp, const std::string& where) {
-  GANDER_CHECK(cp <= 0x10ffff, where, ": code point out of range");
+  GANDER_CHECK(cp <= 0x10ffff, where, ": code point 0x", std::hex, cp, " is beyond U+10FFFF");
+  GANDER_CHECK(cp < 0xd800 || cp > 0xdfff, where, ": code point U+", std::hex, cp, " is a surrogate, which UTF-8 cannot encode");
   append_utf8(out, cp);
+}
+
+// A decimal count of at most 18 digits: nothing else (no sign, space or trailing text, which
+// std::stoll would accept or turn into std::out_of_range).
+int64_t parse_count(std::string_view s, const std::string& where, const char* what) {
+  const bool digits = !s.empty() && s.size() <= 18 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  GANDER_CHECK(digits, where, ": ", what, " '", s.substr(0, 24), s.size() > 24 ? "..." : "", "' is not a decimal number");
+  int64_t v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
 }
 
 int hex_value(char c) {
@@ -36,7 +47,10 @@ std::string parse_python_literal(std::string_view lit, const std::string& where)
   for (size_t i = 0; i < lit.size(); ++i) {
     const char c = lit[i];
     if (c != '\\') {
-      out += c;  // the file is UTF-8, so literal characters are already their UTF-8 bytes
+      // The file is UTF-8, so literal characters are already their UTF-8 bytes; Python allows
+      // only ASCII characters in a bytes literal.
+      GANDER_CHECK(!is_bytes || static_cast<unsigned char>(c) < 0x80, where, ": non-ASCII character in a bytes literal");
+      out += c;
       continue;
     }
     GANDER_CHECK(i + 1 < lit.size(), where, ": literal ends with a backslash");
@@ -92,18 +106,15 @@ std::string parse_python_literal(std::string_view lit, const std::string& where)
 }
 
 RwkvWorldTokenizer RwkvWorldTokenizer::from_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  GANDER_CHECK(f, path, ": cannot open tokenizer vocabulary");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return from_text(ss.str(), path);
+  // The real vocabulary is 1.1 MB. Parsing costs a few dozen bytes per byte of the file (the trie),
+  // so the limit also bounds memory: 16 MiB cannot demand more than about half a gigabyte.
+  return from_text(io::read_file(path, 16 * io::kMiB, "tokenizer vocabulary"), path);
 }
 
 RwkvWorldTokenizer RwkvWorldTokenizer::from_text(std::string_view text, const std::string& source) {
   RwkvWorldTokenizer tok;
-  tok.nodes_.emplace_back();  // root
-  tok.build_children_.emplace_back();
   tok.tokens_.emplace_back();  // id 0
+  std::vector<size_t> line_of{0};  // id -> its line, for messages about duplicates
   size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -115,107 +126,42 @@ RwkvWorldTokenizer RwkvWorldTokenizer::from_text(std::string_view text, const st
     const std::string where = concat(source, ":", line_no);
     const size_t first = line.find(' '), last = line.rfind(' ');
     GANDER_CHECK(first != std::string_view::npos && last > first, where, ": expected '<id> <literal> <length>'");
-    int64_t id = 0, len = 0;
-    try {
-      id = std::stoll(std::string(line.substr(0, first)));
-      len = std::stoll(std::string(line.substr(last + 1)));
-    } catch (const std::exception&) {
-      fail(where, ": id or length is not a number");
-    }
+    const int64_t id = parse_count(line.substr(0, first), where, "id");
+    const int64_t len = parse_count(line.substr(last + 1), where, "length");
+    GANDER_CHECK(id == int64_t(tok.tokens_.size()), where, ": id ", id, " out of sequence (expected ",
+                 tok.tokens_.size(), ")");
     std::string bytes = parse_python_literal(line.substr(first + 1, last - first - 1), where);
     GANDER_CHECK(int64_t(bytes.size()) == len, where, ": literal has ", bytes.size(), " bytes but the line says ", len);
     GANDER_CHECK(!bytes.empty(), where, ": empty token");
-    GANDER_CHECK(id == int64_t(tok.tokens_.size()), where, ": id ", id, " out of sequence (expected ",
-                 tok.tokens_.size(), ")");
-    tok.insert(bytes, int32_t(id));
+    GANDER_CHECK(bytes.size() <= ByteTrie::kMaxKeyBytes, where, ": token of ", bytes.size(),
+                 " bytes is longer than the limit of ", ByteTrie::kMaxKeyBytes);
     tok.tokens_.push_back(std::move(bytes));
+    line_of.push_back(line_no);
   }
   GANDER_CHECK(tok.tokens_.size() > 256, source, ": vocabulary has only ", tok.tokens_.size() - 1, " entries");
+  GANDER_CHECK(tok.tokens_.size() <= size_t(INT32_MAX), source, ": vocabulary has too many entries");
+  std::vector<std::string_view> keys(tok.tokens_.begin() + 1, tok.tokens_.end());
+  std::vector<int32_t> ids(keys.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(i + 1);
+  tok.trie_ = ByteTrie(keys, ids, [&](size_t a, size_t b) {
+    fail(source, ":", line_of[b + 1], ": duplicate vocabulary entry: token ", b + 1, " has the same bytes as token ", a + 1,
+         " (line ", line_of[a + 1], ")");
+  });
   for (int b = 0; b < 256; ++b)
-    GANDER_CHECK(tok.child(0, uint8_t(b)) && tok.nodes_[tok.child(0, uint8_t(b))].token, source,
-                 ": byte ", b, " has no single-byte token, so some text could not be encoded");
-  tok.finish();
+    GANDER_CHECK(tok.trie_.find(std::string(1, char(b))) >= 0, source, ": byte ", b,
+                 " has no single-byte token, so some text could not be encoded");
   return tok;
-}
-
-void RwkvWorldTokenizer::insert(const std::string& bytes, int32_t id) {
-  uint32_t node = 0;
-  for (char ch : bytes) {
-    const uint8_t b = uint8_t(ch);
-    auto& kids = build_children_[node];
-    auto it = std::find_if(kids.begin(), kids.end(), [b](auto& e) { return e.first == b; });
-    if (it == kids.end()) {
-      const uint32_t fresh = uint32_t(nodes_.size());
-      nodes_.emplace_back();
-      build_children_.emplace_back();
-      build_children_[node].emplace_back(b, fresh);  // kids may be dangling after emplace_back above
-      node = fresh;
-    } else {
-      node = it->second;
-    }
-  }
-  GANDER_CHECK(nodes_[node].token == 0, "duplicate vocabulary entry for token ", id);
-  nodes_[node].token = id;
-}
-
-uint32_t RwkvWorldTokenizer::child(uint32_t node, uint8_t byte) const {
-  if (!build_children_.empty()) {
-    for (auto& [b, c] : build_children_[node])
-      if (b == byte) return c;
-    return 0;
-  }
-  const Node& n = nodes_[node];
-  for (uint32_t e = n.edge_begin; e < n.edge_end; ++e)
-    if (edges_[e].byte == byte) return edges_[e].child;
-  return 0;
-}
-
-void RwkvWorldTokenizer::finish() {
-  for (uint32_t n = 0; n < nodes_.size(); ++n) {
-    auto& kids = build_children_[n];
-    std::sort(kids.begin(), kids.end());
-    nodes_[n].edge_begin = uint32_t(edges_.size());
-    for (auto& [b, c] : kids) edges_.push_back({b, c});
-    nodes_[n].edge_end = uint32_t(edges_.size());
-  }
-  level2_.assign(65536, 0);
-  for (auto& [b0, n1] : build_children_[0])
-    for (auto& [b1, n2] : build_children_[n1]) level2_[size_t(b0) << 8 | b1] = n2;
-  build_children_.clear();
-  build_children_.shrink_to_fit();
 }
 
 std::vector<int32_t> RwkvWorldTokenizer::encode(std::string_view s) const {
   std::vector<int32_t> ids;
   ids.reserve(s.size() / 3 + 1);
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    // Every byte is a token (ids 1..256), so the first level always matches.
-    uint32_t node = edges_[nodes_[0].edge_begin + p[i]].child;
-    int32_t best = nodes_[node].token;
-    size_t best_len = 1;
-    if (i + 1 < n) {
-      if (uint32_t n2 = level2_[size_t(p[i]) << 8 | p[i + 1]]) {
-        node = n2;
-        if (nodes_[node].token) best = nodes_[node].token, best_len = 2;
-        for (size_t j = i + 2; j < n; ++j) {
-          const Node& nd = nodes_[node];
-          uint32_t next = 0;
-          for (uint32_t e = nd.edge_begin; e < nd.edge_end; ++e)
-            if (edges_[e].byte == p[j]) {
-              next = edges_[e].child;
-              break;
-            }
-          if (!next) break;
-          node = next;
-          if (nodes_[node].token) best = nodes_[node].token, best_len = j - i + 1;
-        }
-      }
-    }
-    ids.push_back(best);
-    i += best_len;
+  while (!s.empty()) {
+    // Every byte is a token (checked when loading), so each step consumes at least one byte.
+    const ByteTrie::Match m = trie_.longest_prefix(s);
+    GANDER_CHECK(m.length > 0, "tokenize: byte ", int(static_cast<unsigned char>(s[0])), " has no token");
+    ids.push_back(m.id);
+    s.remove_prefix(m.length);
   }
   return ids;
 }

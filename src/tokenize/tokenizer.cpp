@@ -1,18 +1,24 @@
 #include "tokenize/tokenizer.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "core/error.h"
 #include "tokenize/bpe.h"
 #include "tokenize/rwkv_world.h"
-
-#include <filesystem>
 
 namespace gander {
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   namespace fs = std::filesystem;
-  if (fs::is_directory(path)) {
-    GANDER_CHECK(fs::exists(fs::path(path) / "tokenizer.json"), path, ": folder has no tokenizer.json");
-    return BpeTokenizer::from_file((fs::path(path) / "tokenizer.json").string());
+  std::error_code ec;  // the non-throwing overloads: a filesystem_error must not escape as such
+  const fs::file_status st = fs::status(path, ec);
+  GANDER_CHECK(fs::exists(st), path, ": no such tokenizer file or folder (expected a tokenizer.json, a model folder",
+               " holding one, or an RWKV World vocabulary .txt)", ec && ec != std::errc::no_such_file_or_directory ? concat(": ", ec.message()) : "");
+  if (fs::is_directory(st)) {
+    const std::string json_path = (fs::path(path) / "tokenizer.json").string();
+    GANDER_CHECK(fs::exists(fs::status(json_path, ec)), path, ": folder has no tokenizer.json");
+    return BpeTokenizer::from_file(json_path);
   }
   if (path.ends_with(".json")) return BpeTokenizer::from_file(path);
   return std::make_unique<RwkvWorldTokenizer>(RwkvWorldTokenizer::from_file(path));
