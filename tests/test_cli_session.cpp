@@ -155,7 +155,7 @@ TEST(Outputs, AnUnwritablePathIsRefusedBeforeAnyWorkAndNamedAsGiven) {
 
 TEST(Outputs, WriteErrorsOnStandardOutputAreReported) {
   GANDER_REQUIRE_TESTDATA("rwkv7/tokenizer/rwkv_vocab_v20230424.txt");
-  for (const std::string& redirect : {">/dev/full", ">&-"}) {
+  for (const std::string redirect : {">/dev/full", ">&-"}) {
     const CliResult r = run_cli("tokenize --tokenizer " + vocab() + " --text 'User: hi' " + redirect);
     EXPECT_NE(r.code, 0) << redirect;
     EXPECT_NE(r.out.find("error: standard output: write failed"), std::string::npos) << redirect << ": " << r.out;

@@ -81,7 +81,9 @@ TEST(CoreShapes, HugeRandomModelIsAnErrorNotACrash) {
   ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal: " << out;
   EXPECT_EQ(WEXITSTATUS(status), 1) << out;
   EXPECT_NE(out.find("error: "), std::string::npos) << out;
-  EXPECT_NE(out.find("too large"), std::string::npos) << out;
+  // (The shape parser refuses the number before any size is computed; the checked sizes above
+  // cover whatever reaches the core another way.)
+  EXPECT_NE(out.find("V4611686018427387904"), std::string::npos) << out;
 }
 
 }  // namespace

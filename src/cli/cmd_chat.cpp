@@ -50,6 +50,7 @@ const char* kHelp =
 
 // Everything one chat needs between turns.
 struct Chat {
+  Chat(Runner& m, const Tokenizer& t, const ChatFormat& f, Sampler& s) : model(m), tok(t), format(f), sampler(s) {}
   Runner& model;
   const Tokenizer& tok;
   const ChatFormat& format;
