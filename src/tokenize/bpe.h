@@ -38,7 +38,7 @@ class BpeTokenizer final : public Tokenizer {
   class Loader;  // bpe_load.cpp
   BpeTokenizer() = default;
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
-  void encode_plain(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_plain(std::string_view text, SplitRegex::Scratch& scratch, std::vector<int32_t>& out) const;
 
   std::string source_;
   std::vector<std::string> added_content_;   // the added tokens' texts (the trie's keys point here)
