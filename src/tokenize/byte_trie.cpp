@@ -11,9 +11,16 @@ ByteTrie::ByteTrie(std::span<const std::string_view> keys, std::span<const int32
                    const std::function<void(size_t, size_t)>& duplicate) {
   GANDER_CHECK(keys.size() == ids.size() && keys.size() < UINT32_MAX, "ByteTrie: ", keys.size(), " keys but ",
                ids.size(), " ids");
-  for (size_t i = 0; i < keys.size(); ++i)
+  size_t total_bytes = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    total_bytes += keys[i].size();
     GANDER_CHECK(!keys[i].empty() && keys[i].size() <= kMaxKeyBytes && ids[i] >= 0, "ByteTrie: key ", i,
                  " is empty, longer than ", kMaxKeyBytes, " bytes or has a negative id");
+  }
+  // A node per key byte at most: reserving that avoids the doubling growth (up to 2x the memory)
+  // when keys share little.
+  nodes_.reserve(total_bytes + 1);
+  edges_.reserve(total_bytes);
   // Sorted keys put every prefix right before its extensions, so each node owns one contiguous range
   // of them; stable, so that duplicates meet in input order.
   std::vector<uint32_t> order(keys.size());
@@ -53,8 +60,9 @@ ByteTrie::ByteTrie(std::span<const std::string_view> keys, std::span<const int32
     nodes_[node].edge_end = uint32_t(edges_.size());
     std::reverse(pending.begin() + long(children), pending.end());  // visit children in byte order
   }
-  nodes_.shrink_to_fit();
-  edges_.shrink_to_fit();
+  // Shrinking copies the array, so it is worth it only when prefix sharing saved much.
+  if (nodes_.size() * 2 < nodes_.capacity()) nodes_.shrink_to_fit();
+  if (edges_.size() * 2 < edges_.capacity()) edges_.shrink_to_fit();
 
   level1_.assign(256, 0);
   level2_.assign(65536, 0);
