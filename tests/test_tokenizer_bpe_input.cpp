@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -285,6 +286,12 @@ TEST(BpeInput, FilesAreReadWithLimits) {
   const std::string folder = test::temp_path("tok_folder");
   std::filesystem::create_directories(folder);
   EXPECT_NE(test::error_of([&] { load_tokenizer(folder); }).find("folder has no tokenizer.json"), std::string::npos);
+  // Parsing costs many times the file's size, so an oversized file is refused before reading.
+  const std::string big = test::temp_path("tok_big.json");
+  { std::ofstream(big) << "{}"; }
+  std::filesystem::resize_file(big, BpeTokenizer::kMaxFileBytes + 1);  // sparse: no disk used
+  EXPECT_NE(test::error_of([&] { BpeTokenizer::from_file(big); }).find("larger than the limit"), std::string::npos);
+  std::filesystem::remove(big);
 }
 
 // NFC is applied only to the stretches that can change; the result must equal utf8proc's NFC of

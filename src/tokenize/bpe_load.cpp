@@ -222,8 +222,10 @@ class BpeTokenizer::Loader {
 };
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::from_file(const std::string& path) {
-  // The largest real tokenizer.json files are ~10-35 MB; the limit only stops runaway inputs.
-  return from_json_text(io::read_file(path, 256 * io::kMiB, "tokenizer.json"), path);
+  // Real byte-level BPE files are 7-12 MB (Llama 3, DeepSeek, Qwen). The limit also bounds memory:
+  // nlohmann's document costs up to ~20 bytes per byte of a file of tiny entries (a 40 MB list of
+  // merges peaks at 860 MB), so 64 MiB cannot demand much more than a gigabyte.
+  return from_json_text(io::read_file(path, kMaxFileBytes, "tokenizer.json"), path);
 }
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::from_json_text(std::string_view json_text, const std::string& source) {
