@@ -46,12 +46,7 @@ std::string quote_text(std::string_view s) { return describe_json(json(std::stri
 
 // Ids may leave gaps, but not many: real files number their tokens densely (Qwen2: 151,665 tokens,
 // ids 0..151,664). The id table is sized by the largest id, so this bounds it by the file's size.
-int64_t id_limit(size_t n_tokens) { return 2 * int64_t(n_tokens) + 1024; }
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+int64_t id_limit(size_t n_tokens) { return std::min<int64_t>(2 * int64_t(n_tokens) + 1024, INT32_MAX); }
 }  // namespace
 
 class BpeTokenizer::Loader {
@@ -218,7 +213,7 @@ class BpeTokenizer::Loader {
   const JsonField& root_;
   int64_t limit_ = 0;
   int32_t max_id_ = -1;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> vocab_;  // byte-level string -> id
+  std::unordered_map<std::string, int32_t, BpeTokenizer::StringHash, std::equal_to<>> vocab_;  // byte-level string -> id
 };
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::from_file(const std::string& path) {

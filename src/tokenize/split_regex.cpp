@@ -90,8 +90,9 @@ void SplitRegex::split(std::string_view text, Scratch& scratch, const std::funct
                  " (the pattern backtracks too much for this input)");
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(m.data);
     const size_t begin = ov[0], end = ov[1];
-    // \K can report a match that starts after it ends or before the search; neither is a piece.
-    GANDER_CHECK(begin >= prev && begin <= end && end <= n, where_, " reported the match [", begin, ", ", end,
+    // Matches start at or after the search and end after they start, so the loop always advances;
+    // checked rather than trusted, since the pattern comes from the file (\K moves a match's start).
+    GANDER_CHECK(begin >= search && begin <= end && end <= n, where_, " reported the match [", begin, ", ", end,
                  ") at byte ", search, ", which is not a piece of the text (\\K?)");
     if (begin == end && end == last_match_end) {  // the same empty match again: step over one character
       if (search == n) break;
