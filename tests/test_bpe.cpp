@@ -23,7 +23,9 @@ void check_goldens(const std::string& tokenizer, const std::string& key) {
     const auto got = tok->encode(s);
     EXPECT_EQ(got, want) << "string " << i << ": '" << s << "'";
     exact += got == want;
-    if (j[key + "_decoded_roundtrip"][i].get<bool>()) EXPECT_EQ(tok->decode(got), s) << "string " << i;
+    if (j[key + "_decoded_roundtrip"][i].get<bool>()) {
+      EXPECT_EQ(tok->decode(got), s) << "string " << i;
+    }
   }
   EXPECT_EQ(exact, int(strings.size()));
 }
