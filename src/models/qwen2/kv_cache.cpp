@@ -4,9 +4,13 @@
 #include <charconv>
 
 #include "io/safetensors.h"
-#include "models/fingerprint.h"
+#include "models/state_file.h"
 
 namespace gander::qwen2 {
+
+namespace {
+const StateFileKind kKvFileKind{"gander-qwen2-kv", kKvCacheFormatVersion, "Qwen2 KV-cache"};
+}  // namespace
 
 KvCache KvCache::empty(const Config& c) {
   KvCache kv;
@@ -49,10 +53,9 @@ void save_cache(const std::string& path, const KvCache& cache, const Config& c, 
     ts.emplace_back(concat("layers.", l, ".k"), cache.k[size_t(l)].rows(0, cache.length));
     ts.emplace_back(concat("layers.", l, ".v"), cache.v[size_t(l)].rows(0, cache.length));
   }
-  io::save_safetensors(path, ts,
-                       {{"format", "gander-qwen2-kv"}, {"version", std::to_string(kKvCacheFormatVersion)},
-                        {"model", c.describe()}, {"fingerprint", Fingerprint::hex(fingerprint)},
-                        {"length", std::to_string(cache.length)}});
+  auto meta = state_file_metadata(kKvFileKind, c.describe(), fingerprint);
+  meta["length"] = std::to_string(cache.length);
+  io::save_safetensors(path, ts, meta);
 }
 
 KvCache load_cache(const std::string& path, const Config& c, uint64_t fingerprint) {
@@ -61,21 +64,8 @@ KvCache load_cache(const std::string& path, const Config& c, uint64_t fingerprin
 
 KvCache cache_from_checkpoint(const io::Checkpoint& ck, const Config& c, uint64_t fingerprint) {
   const std::string& path = ck.source();
-  auto meta = [&](const char* key) {
-    auto it = ck.metadata().find(key);
-    GANDER_CHECK(it != ck.metadata().end(), path, ": not a gander Qwen2 KV-cache file (no '", key, "' metadata)");
-    return it->second;
-  };
-  GANDER_CHECK(meta("format") == "gander-qwen2-kv", path, ": not a gander Qwen2 KV-cache file (format '",
-               meta("format"), "')");
-  GANDER_CHECK(meta("version") == std::to_string(kKvCacheFormatVersion), path, ": KV-cache format version ",
-               meta("version"), " is not supported (this build reads version ", kKvCacheFormatVersion, ")");
-  GANDER_CHECK(meta("model") == c.describe(), path, ": cache belongs to a model of shape ", meta("model"), ", not ",
-               c.describe());
-  GANDER_CHECK(meta("fingerprint") == Fingerprint::hex(fingerprint), path,
-               ": cache belongs to another model of the same shape (weight fingerprint ", meta("fingerprint"),
-               ", this model's is ", Fingerprint::hex(fingerprint), ")");
-  const std::string text = meta("length");
+  check_state_file(ck, kKvFileKind, c.describe(), fingerprint);
+  const std::string& text = state_file_field(ck, kKvFileKind, "length");
   int64_t len = -1;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), len);
   GANDER_CHECK(ec == std::errc() && end == text.data() + text.size() && len >= 0 && len <= c.max_positions, path,

@@ -1,12 +1,15 @@
 #include "models/rwkv7/state.h"
 
-#include <sstream>
 
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
-#include "models/fingerprint.h"
+#include "models/state_file.h"
 
 namespace gander::rwkv7 {
+
+namespace {
+const StateFileKind kStateFileKind{"gander-rwkv7-state", kStateFormatVersion, "RWKV-7 state"};
+}  // namespace
 
 State State::zeros(const Config& c) {
   State s;
@@ -55,9 +58,7 @@ void save_state(const std::string& path, const State& s, const Config& c, uint64
     ts.emplace_back(concat("blocks.", l, ".wkv"), s.wkv[size_t(l)]);
     ts.emplace_back(concat("blocks.", l, ".ffn_shift"), s.ffn_shift[size_t(l)]);
   }
-  io::save_safetensors(path, ts,
-                       {{"format", "gander-rwkv7-state"}, {"version", std::to_string(kStateFormatVersion)},
-                        {"model", c.describe()}, {"fingerprint", Fingerprint::hex(fingerprint)}});
+  io::save_safetensors(path, ts, state_file_metadata(kStateFileKind, c.describe(), fingerprint));
 }
 
 State load_state(const std::string& path, const Config& c, uint64_t fingerprint) {
@@ -66,20 +67,7 @@ State load_state(const std::string& path, const Config& c, uint64_t fingerprint)
 
 State state_from_checkpoint(const io::Checkpoint& ck, const Config& c, uint64_t fingerprint) {
   const std::string& path = ck.source();
-  auto meta = [&](const char* key) {
-    auto it = ck.metadata().find(key);
-    GANDER_CHECK(it != ck.metadata().end(), path, ": not a gander RWKV-7 state file (no '", key, "' metadata)");
-    return it->second;
-  };
-  GANDER_CHECK(meta("format") == "gander-rwkv7-state", path, ": not a gander RWKV-7 state file (format '",
-               meta("format"), "')");
-  GANDER_CHECK(meta("version") == std::to_string(kStateFormatVersion), path, ": state format version ", meta("version"),
-               " is not supported (this build reads version ", kStateFormatVersion, ")");
-  GANDER_CHECK(meta("model") == c.describe(), path, ": state belongs to a model of shape ", meta("model"),
-               ", not ", c.describe());
-  GANDER_CHECK(meta("fingerprint") == Fingerprint::hex(fingerprint), path,
-               ": state belongs to another model of the same shape (weight fingerprint ", meta("fingerprint"),
-               ", this model's is ", Fingerprint::hex(fingerprint), ")");
+  check_state_file(ck, kStateFileKind, c.describe(), fingerprint);
   State s = State::zeros(c);
   for (int64_t l = 0; l < c.n_layer; ++l) {
     auto take = [&](const std::string& name, Tensor& dst) {
