@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <utf8proc.h>
 
 #include "core/error.h"
 #include "testdata.h"
@@ -284,6 +286,31 @@ TEST(BpeInput, FilesAreReadWithLimits) {
   const std::string folder = test::temp_path("tok_folder");
   std::filesystem::create_directories(folder);
   EXPECT_NE(test::error_of([&] { load_tokenizer(folder); }).find("folder has no tokenizer.json"), std::string::npos);
+  // Parsing costs many times the file's size, so an oversized file is refused before reading.
+  const std::string big = test::temp_path("tok_big.json");
+  { std::ofstream(big) << "{}"; }
+  std::filesystem::resize_file(big, BpeTokenizer::kMaxFileBytes + 1);  // sparse: no disk used
+  EXPECT_NE(test::error_of([&] { BpeTokenizer::from_file(big); }).find("larger than the limit"), std::string::npos);
+  std::filesystem::remove(big);
+}
+
+// NFC is applied only to the stretches that can change; the result must equal utf8proc's NFC of
+// the whole text, whatever mix of bases, combining marks, Hangul jamo and singletons it holds.
+TEST(BpeInput, PartialNfcEqualsWholeNfc) {
+  const auto tok = load(tiny_tokenizer());
+  const std::vector<uint32_t> alphabet = {'a', 'e', ' ', 'A', '.', 0xe9, 0x301, 0x300, 0x327, 0x344, 0x1100, 0x1161, 0x11a8,
+                                          0xac00, 0x212b, 0x958, 0x4e2d, 0x201c, 0x2f8, 0x2ff, 0x1e0a, 0x323, 0x1f600};
+  std::mt19937 rng(11);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    const size_t len = rng() % 12;
+    for (size_t i = 0; i < len; ++i) append_utf8(text, alphabet[rng() % alphabet.size()]);
+    auto* nfc = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(text.c_str()));
+    ASSERT_NE(nfc, nullptr);
+    const std::string want(reinterpret_cast<const char*>(nfc));
+    std::free(nfc);
+    ASSERT_EQ(tok->decode(tok->encode(text)), want) << "round " << round;
+  }
 }
 
 // The heap-based merge must give exactly the ids of the plain loop it replaced (merge the

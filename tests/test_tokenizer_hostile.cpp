@@ -68,6 +68,7 @@ TEST(TokenizerHostile, MegabyteTextsEncodeInLinearTime) {
       {"combining marks", repeat("\xcc\x81", kMiB).insert(0, 1, 'e'), false},
       {"punctuation", repeat("!", kMiB), true},
       {"added-token prefixes", repeat("<|im_", kMiB), true},
+      {"text between added tokens", repeat("a<|im_end|>", kMiB), true},
   };
   double total = 0;
   for (const Case& c : cases) {

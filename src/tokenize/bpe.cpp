@@ -4,6 +4,7 @@
 #include <utf8proc.h>
 
 #include "core/error.h"
+#include "tokenize/nfc.h"
 
 namespace gander {
 
@@ -43,19 +44,11 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
   }
 }
 
-void BpeTokenizer::encode_plain(std::string_view text, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_plain(std::string_view text, SplitRegex::Scratch& scratch, std::vector<int32_t>& out) const {
   if (text.empty()) return;
   std::string normalized;
-  if (nfc_) {
-    utf8proc_uint8_t* mapped = nullptr;
-    const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                                            utf8proc_ssize_t(text.size()), &mapped, utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
-    GANDER_CHECK(n >= 0, "tokenize: input is not valid UTF-8 (", utf8proc_errmsg(n), ")");
-    normalized.assign(reinterpret_cast<char*>(mapped), size_t(n));
-    std::free(mapped);
-    text = normalized;
-  }
-  regex_->split(text, [&](size_t begin, size_t end) { encode_piece(text.substr(begin, end - begin), out); });
+  if (nfc_) text = to_nfc(text, normalized);
+  regex_->split(text, scratch, [&](size_t begin, size_t end) { encode_piece(text.substr(begin, end - begin), out); });
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
@@ -63,6 +56,10 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
     // Reject invalid UTF-8 up front with a clear error (HF tokenizers take Unicode strings).
     const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
     for (size_t i = 0; i < text.size();) {
+      if (static_cast<unsigned char>(text[i]) < 0x80) {  // ASCII: the common case
+        ++i;
+        continue;
+      }
       utf8proc_int32_t cp;
       const utf8proc_ssize_t n = utf8proc_iterate(p + i, utf8proc_ssize_t(text.size() - i), &cp);
       GANDER_CHECK(n > 0, "tokenize: input is not valid UTF-8 at byte ", i);
@@ -70,6 +67,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
     }
   }
   const std::lock_guard lock(cache_mutex_);
+  SplitRegex::Scratch scratch(*regex_);
   std::vector<int32_t> out;
   // Added tokens first, leftmost-longest; the text between them goes through the BPE model. The
   // trie walks at most ByteTrie::kMaxKeyBytes per position, and only where an added token may start.
@@ -81,12 +79,12 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
       ++i;
       continue;
     }
-    encode_plain(text.substr(start, i - start), out);
+    encode_plain(text.substr(start, i - start), scratch, out);
     out.push_back(hit.id);
     i += hit.length;
     start = i;
   }
-  encode_plain(text.substr(start), out);
+  encode_plain(text.substr(start), scratch, out);
   return out;
 }
 

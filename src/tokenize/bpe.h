@@ -20,7 +20,9 @@ namespace gander {
 
 class BpeTokenizer final : public Tokenizer {
  public:
-  // Reads a Hugging Face tokenizer.json (a regular file of at most 256 MiB) and parses it with from_json_text.
+  // Reads a Hugging Face tokenizer.json (a regular file of at most kMaxFileBytes) and parses it
+  // with from_json_text.
+  static constexpr uint64_t kMaxFileBytes = uint64_t(64) << 20;
   static std::unique_ptr<BpeTokenizer> from_file(const std::string& path);
   // Parses tokenizer.json text held in memory; `source` names it in errors (the fuzz target's entry).
   static std::unique_ptr<BpeTokenizer> from_json_text(std::string_view json_text, const std::string& source);
@@ -38,7 +40,7 @@ class BpeTokenizer final : public Tokenizer {
   class Loader;  // bpe_load.cpp
   BpeTokenizer() = default;
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
-  void encode_plain(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_plain(std::string_view text, SplitRegex::Scratch& scratch, std::vector<int32_t>& out) const;
 
   std::string source_;
   std::vector<std::string> added_content_;   // the added tokens' texts (the trie's keys point here)

@@ -41,16 +41,12 @@ bool byte_level_decode(const std::string& s, const std::unordered_map<uint32_t, 
   return true;
 }
 
-std::string quoted(std::string_view s) { return describe_json(json(std::string(s))); }
+// (Not "quoted": std::quoted would win overload resolution for std::string arguments through ADL.)
+std::string quote_text(std::string_view s) { return describe_json(json(std::string(s))); }
 
 // Ids may leave gaps, but not many: real files number their tokens densely (Qwen2: 151,665 tokens,
 // ids 0..151,664). The id table is sized by the largest id, so this bounds it by the file's size.
-int64_t id_limit(size_t n_tokens) { return 2 * int64_t(n_tokens) + 1024; }
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+int64_t id_limit(size_t n_tokens) { return std::min<int64_t>(2 * int64_t(n_tokens) + 1024, INT32_MAX); }
 }  // namespace
 
 class BpeTokenizer::Loader {
@@ -78,7 +74,7 @@ class BpeTokenizer::Loader {
  private:
   void check_model_options(const JsonField& model) {
     const JsonField type = model["type"];
-    if (type.string() != "BPE") type.fail("must be \"BPE\", got ", quoted(type.string()));
+    if (type.string() != "BPE") type.fail("must be \"BPE\", got ", quote_text(type.string()));
     if (model["byte_fallback"].boolean_or(false)) model["byte_fallback"].fail("= true is not supported");
     if (model["ignore_merges"].boolean_or(false)) model["ignore_merges"].fail("= true is not supported");
     const JsonField dropout = model["dropout"];
@@ -105,7 +101,8 @@ class BpeTokenizer::Loader {
     if (byte_level["type"].string() != "ByteLevel" || byte_level["use_regex"].boolean_or(true) ||
         byte_level["add_prefix_space"].boolean_or(true))
       byte_level.fail("must be ByteLevel without regex or prefix space");
-    const JsonField regex = split["pattern"]["Regex"];
+    const JsonField pattern = split["pattern"];
+    const JsonField regex = pattern["Regex"];
     t_.regex_ = std::make_unique<SplitRegex>(regex.string(), regex.where());
   }
 
@@ -134,7 +131,7 @@ class BpeTokenizer::Loader {
         vocab.for_each_member([&](const std::string& k, const JsonField& g) {
           if (other.empty() && k != token && g.integer() == id) other = k;
         });
-        f.fail("= ", id, " is also the id of ", quoted(other), ": two tokens cannot share an id");
+        f.fail("= ", id, " is also the id of ", quote_text(other), ": two tokens cannot share an id");
       }
       slot = std::move(raw);
       vocab_.emplace(token, id);
@@ -156,13 +153,13 @@ class BpeTokenizer::Loader {
       if (auto it = kept_with_id.find(id); it != kept_with_id.end()) {
         if (t_.added_content_[it->second] != content)
           id_field.fail("= ", id, " is also the id of added_tokens[", entry[it->second], "] (",
-                        quoted(t_.added_content_[it->second]), ")");
+                        quote_text(t_.added_content_[it->second]), ")");
         continue;  // the same token listed twice
       }
       // Files list special tokens that are also in the vocabulary; they must agree on the text.
       std::string& slot = t_.id_to_token_[size_t(id)];
       if (!slot.empty() && slot != content)
-        id_field.fail("= ", id, " is the vocabulary token ", quoted(slot), ", not ", quoted(content));
+        id_field.fail("= ", id, " is the vocabulary token ", quote_text(slot), ", not ", quote_text(content));
       slot = content;
       kept_with_id.emplace(id, t_.added_content_.size());
       t_.added_content_.push_back(content);
@@ -171,8 +168,8 @@ class BpeTokenizer::Loader {
     }
     const std::vector<std::string_view> keys(t_.added_content_.begin(), t_.added_content_.end());
     t_.added_ = ByteTrie(keys, ids, [&](size_t first, size_t second) {
-      added[entry[second]]["content"].fail("repeats added_tokens[", entry[first], "] with another id (", ids[second],
-                                           " and ", ids[first], ")");
+      const JsonField a = added[entry[second]];
+      a["content"].fail("repeats added_tokens[", entry[first], "] with another id (", ids[second], " and ", ids[first], ")");
     });
   }
 
@@ -182,7 +179,7 @@ class BpeTokenizer::Loader {
       std::string s;
       append_utf8(s, b2c[b]);
       auto it = vocab_.find(s);
-      if (it == vocab_.end()) vocab.fail("lacks the byte-level token ", quoted(s), " for byte ", b);
+      if (it == vocab_.end()) vocab.fail("lacks the byte-level token ", quote_text(s), " for byte ", b);
       t_.byte_token_[b] = it->second;
     }
   }
@@ -198,7 +195,7 @@ class BpeTokenizer::Loader {
         const std::string& s = m.string();
         const size_t space = s.find(' ');
         if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-          m.fail("must be \"left right\" (two tokens, one space), got ", quoted(s));
+          m.fail("must be \"left right\" (two tokens, one space), got ", quote_text(s));
         left = std::string_view(s).substr(0, space), right = std::string_view(s).substr(space + 1);
       } else {
         if (m.array().size() != 2) m.fail("must be a pair [left, right], got ", m.array().size(), " elements");
@@ -207,7 +204,7 @@ class BpeTokenizer::Loader {
       joined.assign(left).append(right);
       auto l = vocab_.find(left), r = vocab_.find(right), merged = vocab_.find(std::string_view(joined));
       if (l == vocab_.end() || r == vocab_.end() || merged == vocab_.end())
-        m.fail("(", quoted(left), " + ", quoted(right), ") uses a token missing from the vocabulary");
+        m.fail("(", quote_text(left), " + ", quote_text(right), ") uses a token missing from the vocabulary");
       t_.merges_.add(l->second, r->second, int32_t(rank), merged->second);
     }
   }
@@ -216,12 +213,14 @@ class BpeTokenizer::Loader {
   const JsonField& root_;
   int64_t limit_ = 0;
   int32_t max_id_ = -1;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> vocab_;  // byte-level string -> id
+  std::unordered_map<std::string, int32_t, BpeTokenizer::StringHash, std::equal_to<>> vocab_;  // byte-level string -> id
 };
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::from_file(const std::string& path) {
-  // The largest real tokenizer.json files are ~10-35 MB; the limit only stops runaway inputs.
-  return from_json_text(io::read_file(path, 256 * io::kMiB, "tokenizer.json"), path);
+  // Real byte-level BPE files are 7-12 MB (Llama 3, DeepSeek, Qwen). The limit also bounds memory:
+  // nlohmann's document costs up to ~20 bytes per byte of a file of tiny entries (a 40 MB list of
+  // merges peaks at 860 MB), so 64 MiB cannot demand much more than a gigabyte.
+  return from_json_text(io::read_file(path, kMaxFileBytes, "tokenizer.json"), path);
 }
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::from_json_text(std::string_view json_text, const std::string& source) {

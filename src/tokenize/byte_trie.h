@@ -1,5 +1,5 @@
 // A byte trie for greedy longest-match lookups: the RWKV World vocabulary and BPE's added tokens.
-// Built once from all its keys: they are sorted, then laid out breadth-first in flat arrays, so
+// Built once from all its keys: they are sorted, then laid out depth-first in flat arrays, so
 // the trie costs a few words per node and nothing is allocated per node (a vocabulary file cannot
 // make it allocate much more than its own size). The first two levels are dense tables, because
 // nearly every lookup passes through them.

@@ -58,13 +58,13 @@ std::string JsonField::where() const {
   return concat(*source_, ": field '", path, "'");
 }
 
-JsonField JsonField::operator[](std::string_view key) const {
+JsonField JsonField::operator[](std::string_view key) const& {
   const json& o = object();
   const auto it = o.find(key);
   return JsonField(it == o.end() ? nullptr : &*it, source_, this, key, false, 0);
 }
 
-JsonField JsonField::operator[](size_t index) const {
+JsonField JsonField::operator[](size_t index) const& {
   const json& a = array();
   if (index >= a.size()) fail("has ", a.size(), " elements, so there is no element ", index);
   return JsonField(&a[index], source_, this, {}, true, index);

@@ -24,9 +24,13 @@ class JsonField {
   bool is_string() const { return v_ && v_->is_string(); }
 
   // A member of this object; an absent key gives an absent field (which accessors report as missing).
-  JsonField operator[](std::string_view key) const;
+  // A child points to its parent, so the parent must be a named field that outlives it: indexing a
+  // temporary (`f["a"]["b"]`) would leave the child dangling and does not compile.
+  JsonField operator[](std::string_view key) const&;
+  JsonField operator[](std::string_view key) const&& = delete;
   // An element of this array.
-  JsonField operator[](size_t index) const;
+  JsonField operator[](size_t index) const&;
+  JsonField operator[](size_t index) const&& = delete;
   // Calls fn(key, member) for each member of this object, in the file's key order.
   template <typename Fn>
   void for_each_member(Fn&& fn) const {

@@ -27,17 +27,6 @@ std::string pcre2_message(int code) {
 
 size_t utf8_length(unsigned char lead) { return lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4; }
 
-// What one split() needs to match: not shared between calls, so that calls may run in parallel.
-struct MatchScratch {
-  pcre2_match_data* data = nullptr;
-  pcre2_match_context* context = nullptr;
-  pcre2_jit_stack* jit_stack = nullptr;
-  ~MatchScratch() {
-    pcre2_jit_stack_free(jit_stack);
-    pcre2_match_context_free(context);
-    pcre2_match_data_free(data);
-  }
-};
 }  // namespace
 
 struct SplitRegex::Code {
@@ -60,16 +49,32 @@ SplitRegex::SplitRegex(const std::string& pattern, std::string where)
 
 SplitRegex::~SplitRegex() = default;
 
-void SplitRegex::split(std::string_view text, const std::function<void(size_t, size_t)>& piece) const {
+struct SplitRegex::Scratch::Impl {
+  pcre2_match_data* data = nullptr;
+  pcre2_match_context* context = nullptr;
+  pcre2_jit_stack* jit_stack = nullptr;
+  ~Impl() {
+    pcre2_jit_stack_free(jit_stack);
+    pcre2_match_context_free(context);
+    pcre2_match_data_free(data);
+  }
+};
+
+SplitRegex::Scratch::Scratch(const SplitRegex& regex) : impl_(std::make_unique<Impl>()) {
+  impl_->data = pcre2_match_data_create_from_pattern(regex.code_->re, nullptr);
+  impl_->context = pcre2_match_context_create(nullptr);
+  impl_->jit_stack = pcre2_jit_stack_create(32 * 1024, kJitStackBytes, nullptr);
+  GANDER_CHECK(impl_->data && impl_->context && impl_->jit_stack, "tokenize: out of memory for regex matching");
+  pcre2_jit_stack_assign(impl_->context, nullptr, impl_->jit_stack);
+  pcre2_set_heap_limit(impl_->context, kHeapLimitKiB);
+}
+
+SplitRegex::Scratch::~Scratch() = default;
+
+void SplitRegex::split(std::string_view text, Scratch& scratch, const std::function<void(size_t, size_t)>& piece) const {
   const size_t n = text.size();
   if (n == 0) return;
-  MatchScratch m;
-  m.data = pcre2_match_data_create_from_pattern(code_->re, nullptr);
-  m.context = pcre2_match_context_create(nullptr);
-  m.jit_stack = pcre2_jit_stack_create(32 * 1024, kJitStackBytes, nullptr);
-  GANDER_CHECK(m.data && m.context && m.jit_stack, "tokenize: out of memory for regex matching");
-  pcre2_jit_stack_assign(m.context, nullptr, m.jit_stack);
-  pcre2_set_heap_limit(m.context, kHeapLimitKiB);
+  Scratch::Impl& m = *scratch.impl_;
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
 
   size_t prev = 0;                  // end of the last piece given out
@@ -85,8 +90,9 @@ void SplitRegex::split(std::string_view text, const std::function<void(size_t, s
                  " (the pattern backtracks too much for this input)");
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(m.data);
     const size_t begin = ov[0], end = ov[1];
-    // \K can report a match that starts after it ends or before the search; neither is a piece.
-    GANDER_CHECK(begin >= prev && begin <= end && end <= n, where_, " reported the match [", begin, ", ", end,
+    // Matches start at or after the search and end after they start, so the loop always advances;
+    // checked rather than trusted, since the pattern comes from the file (\K moves a match's start).
+    GANDER_CHECK(begin >= search && begin <= end && end <= n, where_, " reported the match [", begin, ", ", end,
                  ") at byte ", search, ", which is not a piece of the text (\\K?)");
     if (begin == end && end == last_match_end) {  // the same empty match again: step over one character
       if (search == n) break;

@@ -24,9 +24,24 @@ class SplitRegex {
   SplitRegex(const SplitRegex&) = delete;
   SplitRegex& operator=(const SplitRegex&) = delete;
 
-  // Calls piece(begin, end) for each piece of `text` (valid UTF-8), left to right. Safe to call
-  // from several threads at once.
-  void split(std::string_view text, const std::function<void(size_t begin, size_t end)>& piece) const;
+  // What matching needs besides the pattern (PCRE2 match data and context, the JIT stack): one per
+  // thread, reused across split() calls, since making one maps a JIT stack.
+  class Scratch {
+   public:
+    explicit Scratch(const SplitRegex& regex);
+    ~Scratch();
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+
+   private:
+    friend class SplitRegex;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+  };
+
+  // Calls piece(begin, end) for each piece of `text` (valid UTF-8), left to right. The regex is
+  // shared; the scratch belongs to the calling thread.
+  void split(std::string_view text, Scratch& scratch, const std::function<void(size_t begin, size_t end)>& piece) const;
 
  private:
   struct Code;
