@@ -65,8 +65,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (fs::is_directory(path, ec)) {
     const fs::path dir(path);
     // The error_code overloads: the throwing ones let std::filesystem_error out (e.g. EACCES).
-    if (fs::exists(dir / "model.safetensors.index.json", ec)) return load_safetensors_index((dir / "model.safetensors.index.json").string());
-    if (fs::exists(dir / "model.safetensors", ec)) return load_safetensors((dir / "model.safetensors").string());
+    const fs::path index = dir / "model.safetensors.index.json", single = dir / "model.safetensors";
+    if (fs::exists(index, ec)) return load_safetensors_index(index.string());
+    if (fs::exists(single, ec)) return load_safetensors(single.string());
     fail(path, ": folder holds neither model.safetensors nor model.safetensors.index.json");
   }
   if (path.size() >= 11 && path.ends_with(".index.json")) return load_safetensors_index(path);

@@ -20,7 +20,8 @@ Checkpoint parse_pth(std::shared_ptr<Buffer> buffer, const std::string& source) 
   if (zip.find(prefix + "byteorder")) {
     const ZipEntry& bo = zip.stored(prefix + "byteorder");
     std::string_view order(reinterpret_cast<const char*>(buffer->data() + bo.data_offset), size_t(bo.size));
-    GANDER_CHECK(order == "little", source, ": storages are ", quote_name(order), "-endian; only little-endian is supported");
+    GANDER_CHECK(order == "little", source, ": storages are ", quote_name(order),
+                 "-endian; only little-endian is supported");
   }
   const ZipEntry& pkl = zip.stored(prefix + "data.pkl");
   const std::string_view pickle(reinterpret_cast<const char*>(buffer->data() + pkl.data_offset), size_t(pkl.size));

@@ -265,8 +265,8 @@ Checkpoint load_safetensors_index(const std::string& index_path) {
     if (it == shards.end()) {
       const std::string shard_path = (dir / shard).string();
       std::error_code ec;  // a name too long for the file system must not throw std::filesystem_error
-      GANDER_CHECK(fs::exists(shard_path, ec), index_path, ": shard ", quote_name(shard), " listed for tensor ", quote_name(name),
-                   " is missing");
+      GANDER_CHECK(fs::exists(shard_path, ec), index_path, ": shard ", quote_name(shard), " listed for tensor ",
+                   quote_name(name), " is missing");
       it = shards.emplace(shard, load_safetensors(shard_path)).first;
     }
     const Tensor* t = it->second.find(name);
