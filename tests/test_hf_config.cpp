@@ -45,5 +45,17 @@ TEST(HfConfig, ErrorsNameTheFileAndField) {
   EXPECT_THROW(JsonConfig::load(path), Error);
 }
 
+// A config is untrusted input like any checkpoint: nesting, repeated keys and non-files are refused.
+TEST(HfConfig, HostileFilesAreClearErrors) {
+  const std::string path = test::temp_path("hostile_config.json");
+  std::ofstream(path) << "{\"a\": " << std::string(100000, '[') << std::string(100000, ']') << "}";
+  EXPECT_NE(test::error_of([&] { JsonConfig::load(path); }).find("nests deeper than"), std::string::npos);
+  std::ofstream(path) << R"({"hidden_size": 8, "hidden_size": 16})";
+  EXPECT_NE(test::error_of([&] { JsonConfig::load(path); }).find("gives the key 'hidden_size' twice"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { JsonConfig::load("/dev/zero"); }).find("not a regular file"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { JsonConfig::load("/nonexistent/config.json"); }).find("/nonexistent/config.json"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gander::io

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "io/bounded_json.h"
 #include "io/read_file.h"
 
 #include "core/error.h"
@@ -22,8 +23,8 @@ JsonConfig JsonConfig::load(const std::string& path) {
 }
 
 JsonConfig JsonConfig::parse(std::string_view text, const std::string& path) {
-  nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-  GANDER_CHECK(!j.is_discarded(), path, ": not valid JSON");
+  MemoryBudget budget(text.size(), path);
+  nlohmann::json j = parse_bounded_json(text, path, "the file", budget);
   GANDER_CHECK(j.is_object(), path, ": top level is not a JSON object");
   return JsonConfig(std::move(j), path);
 }

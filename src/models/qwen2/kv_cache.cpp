@@ -79,16 +79,21 @@ KvCache cache_from_checkpoint(const io::Checkpoint& ck, const Config& c, uint64_
     GANDER_CHECK(known, path, ": unexpected tensor '", name, "' (a cache of ", len, " positions holds ", expected,
                  " tensors layers.{l}.k/v)");
   }
-  KvCache kv = KvCache::empty(c);
-  kv.reserve(c, std::max<int64_t>(len, 1));
+  // Every tensor is checked before the cache is sized by `length`: a 300-byte file claiming a
+  // long cache must not reserve hundreds of MB first.
   for (int64_t l = 0; l < c.n_layer && len > 0; ++l)
     for (const char* part : {"k", "v"}) {
       const std::string name = concat("layers.", l, ".", part);
       const Tensor& t = ck.get(name);
       check_shape(t, {len, c.n_kv_head, c.head_dim}, path + ": tensor '" + name + "'");
       GANDER_CHECK(t.dtype() == DType::F32, path, ": tensor '", name, "' is ", dtype_name(t.dtype()), ", expected f32");
-      (part[0] == 'k' ? kv.k : kv.v)[size_t(l)].rows(0, len).copy_from(t);
     }
+  KvCache kv = KvCache::empty(c);
+  kv.reserve(c, std::max<int64_t>(len, 1));
+  for (int64_t l = 0; l < c.n_layer && len > 0; ++l) {
+    kv.k[size_t(l)].rows(0, len).copy_from(ck.get(concat("layers.", l, ".k")));
+    kv.v[size_t(l)].rows(0, len).copy_from(ck.get(concat("layers.", l, ".v")));
+  }
   kv.length = len;
   return kv;
 }
