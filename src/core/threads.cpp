@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 
@@ -31,16 +32,41 @@ std::string ThreadSetting::describe() const {
   return adaptive ? "auto (" + n + ")" : n;
 }
 
-ThreadGovernor::ThreadGovernor(int max_threads)
-    : max_(std::max(1, max_threads)), current_(max_), running_(max_), trace_(std::getenv("GANDER_TRACE_THREADS") != nullptr) {}
+namespace {
+double wall_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+}  // namespace
+
+ThreadGovernor::ThreadGovernor(int max_threads, Clock wall, Clock cpu)
+    : wall_(wall ? wall : wall_seconds),
+      cpu_(cpu ? cpu : process_cpu_seconds),
+      max_(std::max(1, max_threads)),
+      current_(max_),
+      running_(max_),
+      best_(size_t(max_) + 1, 0.0),
+      trace_(std::getenv("GANDER_TRACE_THREADS") != nullptr) {}
 
 void ThreadGovernor::begin_step() {
-  if (max_ > 1) set_num_threads(running_);
+  if (max_ == 1) return;
+  set_num_threads(running_);
+  step_start_ = wall_();
+  if (epoch_steps_ == 0) {
+    epoch_start_wall_ = step_start_;
+    epoch_start_cpu_ = cpu_();
+  }
 }
 
-void ThreadGovernor::end_step(double seconds) {
+void ThreadGovernor::end_step() {
   if (max_ == 1) return;
-  epoch_seconds_ += seconds;
+  epoch_seconds_ += wall_() - step_start_;
   ++epoch_steps_;
   // On a busy machine one step at the wrong count can take 100x longer than at the right one
   // (each of its parallel regions waits out a descheduled thread): a probe that is clearly
@@ -49,39 +75,51 @@ void ThreadGovernor::end_step(double seconds) {
   // Epochs of ~20 ms (and at least 2 steps) average out the noise of single steps.
   if (!hopeless && (epoch_steps_ < kMinEpochSteps || epoch_seconds_ < kEpochSeconds) && epoch_steps_ < kMaxEpochSteps)
     return;
+  // The threads' share of the CPU while the epoch ran (spinning between regions counts as running).
+  const double wall = wall_() - epoch_start_wall_, cpu = cpu_() - epoch_start_cpu_;
+  const double cpu_share = wall > 0 ? cpu / (wall * running_) : 1;
   const double per_step = epoch_seconds_ / epoch_steps_, duration = epoch_seconds_;
   if (trace_)
-    std::fprintf(stderr, "[threads: %d for %d steps: %.3f ms/step%s]\n", running_, epoch_steps_, per_step * 1e3,
-                 probe_ ? (hopeless ? " (probe, abandoned)" : " (probe)") : "");
+    std::fprintf(stderr, "[threads: %d for %d steps: %.3f ms/step, %.0f%% CPU%s]\n", running_, epoch_steps_,
+                 per_step * 1e3, 100 * cpu_share, probe_ ? (hopeless ? " (probe, abandoned)" : " (probe)") : "");
   epoch_seconds_ = 0;
   epoch_steps_ = 0;
-  finish_epoch(per_step, duration);
+  finish_epoch(per_step, duration, cpu_share);
 }
 
-void ThreadGovernor::finish_epoch(double per_step, double duration) {
+void ThreadGovernor::start_probe(int count) {
+  probe_ = running_ = count;
+}
+
+void ThreadGovernor::finish_epoch(double per_step, double duration, double cpu_share) {
+  double& best = best_[size_t(running_)];
+  best = best > 0 ? std::min(best * kBestDrift, per_step) : per_step;
   if (probe_ != 0) {
     // A probe is judged against the chosen count's latest epoch, measured just before it.
-    if (per_step < chosen_per_step_ * (1 - kMargin)) {
+    const bool won = per_step < chosen_per_step_ * (1 - kMargin);
+    const bool down = probe_ < current_;
+    // Probes stay a small share of the time: the next one in the same direction waits at least
+    // 20x what a lost one cost.
+    double& interval = down ? down_interval_ : up_interval_;
+    if (won) {
       current_ = probe_;
-      probe_interval_ = kFirstProbeAfter;  // conditions changed: look again soon
+      up_interval_ = kFirstUpProbe;  // conditions changed: look again soon
+      down_interval_ = 0;
     } else {
-      // Probes stay a small share of the time: the next one waits at least 20x what this one cost.
-      probe_interval_ = std::max(std::min(2 * probe_interval_, kLongestProbeInterval), kProbeCostFactor * duration);
-      direction_ = -direction_;  // try the other side next time
+      interval = std::max(std::min(std::max(2 * interval, kFirstUpProbe), kLongestProbeInterval), kProbeCostFactor * duration);
     }
+    (down ? since_down_probe_ : since_up_probe_) = 0;
     probe_ = 0;
     running_ = current_;
-    since_probe_ = 0;
     chosen_per_step_ = 0;  // re-measure the (possibly new) choice before the next probe
     return;
   }
   chosen_per_step_ = per_step;
-  since_probe_ += duration;
-  if (since_probe_ < probe_interval_) return;
-  int next = current_ + direction_;
-  if (next < 1 || next > max_) next = current_ - direction_;
-  if (next < 1 || next > max_) return;
-  probe_ = running_ = next;
+  since_up_probe_ += duration;
+  since_down_probe_ += duration;
+  const bool contended = cpu_share < kStarvedShare || per_step > kSlowerThanBest * best;
+  if (current_ > 1 && contended && since_down_probe_ >= down_interval_) return start_probe(current_ - 1);
+  if (current_ < max_ && since_up_probe_ >= up_interval_) return start_probe(current_ + 1);
 }
 
 }  // namespace gander

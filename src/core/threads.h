@@ -4,6 +4,7 @@
 // the reduction dimension differently per thread count (float rounding only).
 #pragma once
 #include <string>
+#include <vector>
 
 namespace gander {
 
@@ -25,37 +26,51 @@ struct ThreadSetting {
 
 // Chooses the thread count of decode steps by measuring them. Each decode step is a few dozen
 // short parallel regions; with another busy process on the machine, one of our threads is
-// regularly descheduled and every region then waits for it (2 threads gave 3-6x less than 1 on
-// a 2-core host with one busy process). The wait policy cannot fix that (a passive wait costs
-// 20-80 % on a quiet machine; see bench/RESULTS.md), so the governor times short epochs of steps
-// and now and then probes one thread fewer or more, keeping whichever is faster. On a quiet
-// machine the probes cost about 1 % (they grow rarer while the choice holds); a probe that is
-// clearly losing is abandoned after one step, and the next waits 20x what it cost.
+// regularly descheduled and every region then waits for it (2 threads decoded 2-6x slower than 1
+// on a 2-core host with one busy process). No OpenMP wait policy fixes that without costing the
+// quiet machine (a passive wait lost 20-80 %; see bench/RESULTS.md), so the governor measures:
+// it times epochs of ~20 ms, and
+//  - tries one thread fewer only on evidence of contention: the threads got less CPU time than
+//    the wall time they were running for (they were runnable but descheduled), or an epoch took
+//    1.5x the best one seen at that count. A quiet machine shows neither and is never probed;
+//  - below the most threads, tries one more now and then (after 0.5 s, then at doubling
+//    intervals up to 8 s and at least 20x what the last lost probe cost), to notice that the
+//    other process is gone;
+//  - keeps a probe's count if it was 5 % faster; abandons a probe at once when it runs 3x slower.
+// Decoding results do not depend on the thread count, so switching is invisible but for speed.
 class ThreadGovernor {
  public:
-  explicit ThreadGovernor(int max_threads);
-  // Sets the thread count for the next step.
+  using Clock = double (*)();
+  // `wall` and `cpu` (this process's CPU seconds, all threads) are the system's unless a test
+  // gives its own.
+  explicit ThreadGovernor(int max_threads, Clock wall = nullptr, Clock cpu = nullptr);
+  // Sets the thread count for the next step and starts timing it.
   void begin_step();
-  // The wall time of the step just run.
-  void end_step(double seconds);
+  void end_step();
   int current() const { return current_; }
   int max() const { return max_; }
 
  private:
-  void finish_epoch(double per_step, double duration);
+  void finish_epoch(double per_step, double duration, double cpu_share);
+  void start_probe(int count);
+  Clock wall_, cpu_;
   int max_, current_, running_;    // the chosen count; the count of the epoch under way
   int probe_ = 0;                  // 0: not probing; else the count being tried
-  double epoch_seconds_ = 0;
+  double step_start_ = 0, epoch_start_wall_ = 0, epoch_start_cpu_ = 0, epoch_seconds_ = 0;
   int epoch_steps_ = 0;
   double chosen_per_step_ = 0;     // the last epoch of the chosen count (seconds per step)
-  double since_probe_ = 0, probe_interval_ = kFirstProbeAfter;
-  int direction_ = -1;             // which neighbour the next probe tries
+  std::vector<double> best_;       // per count: the fastest epoch seen lately (seconds per step)
+  double since_up_probe_ = 0, up_interval_ = kFirstUpProbe;
+  double since_down_probe_ = 0, down_interval_ = 0;  // a lost probe down holds the next one off
   bool trace_ = false;             // GANDER_TRACE_THREADS set: each epoch is reported on stderr
-  static constexpr double kEpochSeconds = 0.02, kFirstProbeAfter = 0.05, kLongestProbeInterval = 8.0;
+  static constexpr double kEpochSeconds = 0.02, kFirstUpProbe = 0.5, kLongestProbeInterval = 8.0;
   static constexpr int kMinEpochSteps = 2, kMaxEpochSteps = 256;
-  static constexpr double kMargin = 0.05;         // a probe must be 5 % faster to win
-  static constexpr double kHopeless = 3.0;        // a probe 3x slower than the choice is abandoned
-  static constexpr double kProbeCostFactor = 20;  // after a lost probe, wait 20x its cost
+  static constexpr double kMargin = 0.05;          // a probe must be 5 % faster to win
+  static constexpr double kHopeless = 3.0;         // a probe 3x slower than the choice is abandoned
+  static constexpr double kProbeCostFactor = 20;   // after a lost probe, wait 20x its cost
+  static constexpr double kStarvedShare = 0.85;    // CPU time under 85 % of threads x wall: contention
+  static constexpr double kSlowerThanBest = 1.5;   // an epoch 1.5x the best at its count: contention
+  static constexpr double kBestDrift = 1.01;       // the best relaxes 1 % an epoch (contexts grow)
 };
 
 }  // namespace gander

@@ -61,10 +61,9 @@ GenerateStats generate(const FeedFn& feed, const Tokenizer& tok, std::span<const
     st.tokens.push_back(next);
     ++st.generated_tokens;
     if (const std::string out = stream.push(bytes); !out.empty()) on_text(out);
-    const double t_step = now_seconds();
     if (opt.threads) opt.threads->begin_step();
     feed(one, logits);
-    if (opt.threads) opt.threads->end_step(now_seconds() - t_step);
+    if (opt.threads) opt.threads->end_step();
     if (stream.stopped()) {
       st.stop_reason = "stop string";
       break;
