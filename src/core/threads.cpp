@@ -117,8 +117,9 @@ void ThreadGovernor::finish_epoch(double per_step, double duration, double cpu_s
   chosen_per_step_ = per_step;
   since_up_probe_ += duration;
   since_down_probe_ += duration;
-  const bool contended = cpu_share < kStarvedShare || per_step > kSlowerThanBest * best;
-  if (current_ > 1 && contended && since_down_probe_ >= down_interval_) return start_probe(current_ - 1);
+  // Two epochs in a row: a shared host's passing blip is not worth a probe.
+  contended_epochs_ = cpu_share < kStarvedShare || per_step > kSlowerThanBest * best ? contended_epochs_ + 1 : 0;
+  if (current_ > 1 && contended_epochs_ >= 2 && since_down_probe_ >= down_interval_) return start_probe(current_ - 1);
   if (current_ < max_ && since_up_probe_ >= up_interval_) return start_probe(current_ + 1);
 }
 

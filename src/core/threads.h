@@ -30,9 +30,9 @@ struct ThreadSetting {
 // on a 2-core host with one busy process). No OpenMP wait policy fixes that without costing the
 // quiet machine (a passive wait lost 20-80 %; see bench/RESULTS.md), so the governor measures:
 // it times epochs of ~20 ms, and
-//  - tries one thread fewer only on evidence of contention: the threads got less CPU time than
-//    the wall time they were running for (they were runnable but descheduled), or an epoch took
-//    1.5x the best one seen at that count. A quiet machine shows neither and is never probed;
+//  - tries one thread fewer only on evidence of contention in two epochs in a row: the threads
+//    got under 85 % of the CPU time they were running for (runnable but descheduled), or an epoch
+//    took 1.5x the best one seen at that count. A quiet machine shows neither and is not probed;
 //  - below the most threads, tries one more now and then (after 0.5 s, then at doubling
 //    intervals up to 8 s and at least 20x what the last lost probe cost), to notice that the
 //    other process is gone;
@@ -62,6 +62,7 @@ class ThreadGovernor {
   std::vector<double> best_;       // per count: the fastest epoch seen lately (seconds per step)
   double since_up_probe_ = 0, up_interval_ = kFirstUpProbe;
   double since_down_probe_ = 0, down_interval_ = 0;  // a lost probe down holds the next one off
+  int contended_epochs_ = 0;       // consecutive epochs of the chosen count that showed contention
   bool trace_ = false;             // GANDER_TRACE_THREADS set: each epoch is reported on stderr
   static constexpr double kEpochSeconds = 0.02, kFirstUpProbe = 0.5, kLongestProbeInterval = 8.0;
   static constexpr int kMinEpochSteps = 2, kMaxEpochSteps = 256;
