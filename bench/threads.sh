@@ -18,7 +18,8 @@ echo "|---|---|---|---|---|---|"
 for rep in $(seq "$reps"); do
   for busy in quiet busy; do
     hog=""
-    if [ "$busy" = busy ]; then (while :; do :; done) & hog=$!; fi
+    # The competing process: bounded by timeout so that an interrupted run leaves no spinner behind.
+    if [ "$busy" = busy ]; then timeout 600 bash -c 'while :; do :; done' & hog=$!; fi
     for m in "${models[@]}"; do
       a=$(decode "$m" "$all"); b=$(decode "$m" 1); c=$(decode "$m" auto)
       echo "| ${m##*/} | $busy | $rep | $a | $b | $c |"

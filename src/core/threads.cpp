@@ -71,7 +71,7 @@ void ThreadGovernor::end_step() {
   // On a busy machine one step at the wrong count can take 100x longer than at the right one
   // (each of its parallel regions waits out a descheduled thread): a probe that is clearly
   // losing ends at once instead of finishing its epoch.
-  const bool hopeless = probe_ != 0 && epoch_seconds_ > kHopeless * chosen_per_step_ * epoch_steps_;
+  const bool hopeless = probe_ != 0 && epoch_seconds_ > kHopeless * chosen_mean() * epoch_steps_;
   // Epochs of ~20 ms (and at least 2 steps) average out the noise of single steps.
   if (!hopeless && (epoch_steps_ < kMinEpochSteps || epoch_seconds_ < kEpochSeconds) && epoch_steps_ < kMaxEpochSteps)
     return;
@@ -82,22 +82,28 @@ void ThreadGovernor::end_step() {
   if (trace_)
     std::fprintf(stderr, "[threads: %d for %d steps: %.3f ms/step, %.0f%% CPU%s]\n", running_, epoch_steps_,
                  per_step * 1e3, 100 * cpu_share, probe_ ? (hopeless ? " (probe, abandoned)" : " (probe)") : "");
+  const int steps = epoch_steps_;
   epoch_seconds_ = 0;
   epoch_steps_ = 0;
-  finish_epoch(per_step, duration, cpu_share);
+  finish_epoch(per_step, duration, steps, cpu_share);
 }
+
+double ThreadGovernor::chosen_mean() const { return chosen_steps_ > 0 ? chosen_seconds_ / chosen_steps_ : 0; }
 
 void ThreadGovernor::start_probe(int count) {
   probe_ = running_ = count;
 }
 
-void ThreadGovernor::finish_epoch(double per_step, double duration, double cpu_share) {
+void ThreadGovernor::finish_epoch(double per_step, double duration, int steps, double cpu_share) {
   double& best = best_[size_t(running_)];
   best = best > 0 ? std::min(best * kBestDrift, per_step) : per_step;
   if (probe_ != 0) {
-    // A probe is judged against the chosen count's latest epoch, measured just before it.
-    const bool won = per_step < chosen_per_step_ * (1 - kMargin);
+    // A probe is judged against the chosen count's recent mean, not its last epoch: on a busy host
+    // most of its epochs may be fast and one in several stall for 3-6x as long.
     const bool down = probe_ < current_;
+    // A probe of more threads that were starved of CPU finds the other process still there: a
+    // lucky short epoch must not win it back.
+    const bool won = per_step < chosen_mean() * (1 - kMargin) && (down || cpu_share >= kStarvedShare);
     // Probes stay a small share of the time: the next one in the same direction waits at least
     // 20x what a lost one cost.
     double& interval = down ? down_interval_ : up_interval_;
@@ -111,10 +117,12 @@ void ThreadGovernor::finish_epoch(double per_step, double duration, double cpu_s
     (down ? since_down_probe_ : since_up_probe_) = 0;
     probe_ = 0;
     running_ = current_;
-    chosen_per_step_ = 0;  // re-measure the (possibly new) choice before the next probe
+    chosen_seconds_ = 0;  // re-measure the (possibly new) choice before the next probe
+    chosen_steps_ = 0;
     return;
   }
-  chosen_per_step_ = per_step;
+  chosen_seconds_ = chosen_seconds_ * kMeanDecay + duration;
+  chosen_steps_ = chosen_steps_ * kMeanDecay + steps;
   since_up_probe_ += duration;
   since_down_probe_ += duration;
   // Two epochs in a row: a shared host's passing blip is not worth a probe.

@@ -36,7 +36,10 @@ struct ThreadSetting {
 //  - below the most threads, tries one more now and then (after 0.5 s, then at doubling
 //    intervals up to 8 s and at least 20x what the last lost probe cost), to notice that the
 //    other process is gone;
-//  - keeps a probe's count if it was 5 % faster; abandons a probe at once when it runs 3x slower.
+//  - keeps a probe's count if it was 5 % faster than the chosen count's recent mean (stalls
+//    included: busy, 2 threads may run most epochs fast and a few 4x slower) and, for more
+//    threads, if they got their CPU time; abandons a
+//    probe at once when it runs 3x slower.
 // Decoding results do not depend on the thread count, so switching is invisible but for speed.
 class ThreadGovernor {
  public:
@@ -51,14 +54,16 @@ class ThreadGovernor {
   int max() const { return max_; }
 
  private:
-  void finish_epoch(double per_step, double duration, double cpu_share);
+  void finish_epoch(double per_step, double duration, int steps, double cpu_share);
+  double chosen_mean() const;  // seconds per step of the chosen count, recent epochs weighted most
   void start_probe(int count);
   Clock wall_, cpu_;
   int max_, current_, running_;    // the chosen count; the count of the epoch under way
   int probe_ = 0;                  // 0: not probing; else the count being tried
   double step_start_ = 0, epoch_start_wall_ = 0, epoch_start_cpu_ = 0, epoch_seconds_ = 0;
   int epoch_steps_ = 0;
-  double chosen_per_step_ = 0;     // the last epoch of the chosen count (seconds per step)
+  double chosen_seconds_ = 0, chosen_steps_ = 0;  // the chosen count's time and steps, decaying
+                                                   // by kMeanDecay an epoch, since the last probe
   std::vector<double> best_;       // per count: the fastest epoch seen lately (seconds per step)
   double since_up_probe_ = 0, up_interval_ = kFirstUpProbe;
   double since_down_probe_ = 0, down_interval_ = 0;  // a lost probe down holds the next one off
@@ -72,6 +77,7 @@ class ThreadGovernor {
   static constexpr double kStarvedShare = 0.85;    // CPU time under 85 % of threads x wall: contention
   static constexpr double kSlowerThanBest = 1.5;   // an epoch 1.5x the best at its count: contention
   static constexpr double kBestDrift = 1.01;       // the best relaxes 1 % an epoch (contexts grow)
+  static constexpr double kMeanDecay = 0.95;       // the chosen mean's memory: ~20 epochs
 };
 
 }  // namespace gander
