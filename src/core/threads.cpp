@@ -104,15 +104,18 @@ void ThreadGovernor::finish_epoch(double per_step, double duration, int steps, d
     // A probe of more threads that were starved of CPU finds the other process still there: a
     // lucky short epoch must not win it back.
     const bool won = per_step < chosen_mean() * (1 - kMargin) && (down || cpu_share >= kStarvedShare);
-    // Probes stay a small share of the time: the next one in the same direction waits at least
-    // 20x what a lost one cost.
+    // Probes stay a small share of the time: after a lost one, the next in the same direction
+    // waits twice as long as the last wait (from 0.05 s down, which only follows evidence of
+    // contention, or 0.5 s up; at most 8 s) and at least 20x the time the lost probe cost.
     double& interval = down ? down_interval_ : up_interval_;
+    const double cost = std::max(0.0, duration - chosen_mean() * steps);
     if (won) {
       current_ = probe_;
       up_interval_ = kFirstUpProbe;  // conditions changed: look again soon
       down_interval_ = 0;
     } else {
-      interval = std::max(std::min(std::max(2 * interval, kFirstUpProbe), kLongestProbeInterval), kProbeCostFactor * duration);
+      const double first = down ? kFirstDownProbe : kFirstUpProbe;
+      interval = std::max(std::min(std::max(2 * interval, first), kLongestProbeInterval), kProbeCostFactor * cost);
     }
     (down ? since_down_probe_ : since_up_probe_) = 0;
     probe_ = 0;
