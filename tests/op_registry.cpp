@@ -341,7 +341,10 @@ Wkv7Inputs wkv7_inputs(Rng& rng, int64_t T, int64_t H, int64_t N) {
 OpCase wkv7_case() {
   OpCase c;
   c.name = "wkv7";
-  c.grid = {{1, 1, 64}, {1, 3, 64}, {5, 2, 64}, {64, 4, 64}, {300, 1, 64}, {3, 2, 16}};
+  // Head size 64 (released models) and the other multiples of 16 a RADLADS student may have
+  // (128: Qwen2's head_dim), decode steps and chunks; 20 is no multiple of 16 (reference path).
+  c.grid = {{1, 1, 64},  {1, 3, 64},  {5, 2, 64}, {64, 4, 64}, {300, 1, 64}, {3, 2, 16}, {1, 2, 128},
+            {37, 3, 128}, {200, 1, 128}, {9, 2, 48}, {1, 1, 80}, {17, 2, 80}, {33, 1, 32}, {4, 2, 20}};
   c.forward = [](const Sizes& s, Rng& rng) {
     const int64_t T = s[0], H = s[1], N = s[2];
     Wkv7Inputs in = wkv7_inputs(rng, T, H, N);
@@ -383,6 +386,36 @@ OpCase wkv7_portable_case() {
         fn(in.r.data<float>() + h * N, in.w.data<float>() + h * N, in.k.data<float>() + h * N,
            in.v.data<float>() + h * N, in.a.data<float>() + h * N, in.b.data<float>() + h * N, T, H * N,
            st.data<float>() + h * N * N, y.data<float>() + h * N);
+      compare(y, y_ref, cmp);
+      compare(st, s_ref, cmp);
+    }
+    return cmp;
+  };
+  return c;
+}
+
+OpCase wkv7_block_case() {
+  OpCase c;
+  c.name = "wkv7_block_portable_vs_avx512";
+  c.grid = {{1, 2, 128}, {7, 2, 128}, {100, 1, 128}, {5, 1, 80}, {3, 2, 16}, {6, 1, 112}};
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t T = s[0], H = s[1], N = s[2];
+    Wkv7Inputs in = wkv7_inputs(rng, T, H, N);
+    Tensor s0 = random_tensor(rng, {H, N, N}, 0.5f);
+    Tensor s_ref = s0.clone(), y_ref = Tensor::empty(DType::F32, {T, H * N});
+    ops::ref::wkv7({in.r, in.w, in.k, in.v, in.a, in.b}, s_ref, y_ref);
+    OpComparison cmp;
+    cmp.tolerance = kF32Tol;
+    for (auto fn : {ops::detail::wkv7_block_portable, ops::detail::wkv7_block_avx512}) {
+      if (fn == ops::detail::wkv7_block_avx512 && !cpu_has_avx512()) continue;
+      Tensor st = s0.clone(), y = Tensor::empty(DType::F32, {T, H * N});
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t i0 = 0; i0 < N; i0 += 64) {
+          const int64_t o = h * N;
+          fn(in.r.data<float>() + o, in.w.data<float>() + o, in.k.data<float>() + o, in.v.data<float>() + o,
+             in.a.data<float>() + o, in.b.data<float>() + o, T, H * N, N, i0, std::min<int64_t>(64, N - i0),
+             st.data<float>() + h * N * N, y.data<float>() + o);
+        }
       compare(y, y_ref, cmp);
       compare(st, s_ref, cmp);
     }
@@ -468,6 +501,7 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(attention_case());
     v.push_back(wkv7_case());
     v.push_back(wkv7_portable_case());
+    v.push_back(wkv7_block_case());
     v.push_back(wkv7_prepare_case());
     v.push_back(wkv7_output_case());
     return v;

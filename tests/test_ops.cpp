@@ -30,7 +30,7 @@ std::vector<Param> all_params() {
 std::string param_name(const testing::TestParamInfo<Param>& info) {
   const OpCase& c = op_registry()[info.param.op];
   std::string name = c.name;
-  for (int64_t s : c.grid[info.param.shape]) name += "_" + std::to_string(s);
+  for (int64_t s : c.grid[info.param.shape]) name.append("_").append(std::to_string(s));  // (operator+ trips GCC 12's -Wrestrict)
   return name;
 }
 

@@ -127,16 +127,17 @@ void register_bench_ops(CLI::App& app) {
         add({v.name, concat(M, "x", N, "x", K), "GFLOP/s", gf, gf / v.peak, v.p == ops::Precision::BF16 ? "bf16 mm" : "f32 mm"});
       }
     }
-    // WKV7 over a 512-token chunk, 12 and 32 heads (0.1B and 1.5B widths).
-    for (int64_t H : {12, 32}) {
-      const int64_t T = 512, C = H * 64;
+    // WKV7 over a 512-token chunk at the 0.1B and 1.5B widths: 12 and 32 heads of 64 (RWKV-7),
+    // 6 and 16 heads of 128 (a RADLADS student with Qwen2's head_dim; 2x the FLOPs per channel).
+    for (auto [H, N] : {std::pair<int64_t, int64_t>{12, 64}, {32, 64}, {6, 128}, {16, 128}}) {
+      const int64_t T = 512, C = H * N;
       Tensor r = randn(rng, {T, C}), k = randn(rng, {T, C}, 0.1f), v = randn(rng, {T, C}), a = randn(rng, {T, C}, 0.1f);
       Tensor b = randn(rng, {T, C}, 0.1f), w = Tensor::empty(DType::F32, {T, C}), y = Tensor::empty(DType::F32, {T, C});
       for (int64_t i = 0; i < T * C; ++i) w.data<float>()[i] = 0.9f;
-      Tensor st = Tensor::zeros(DType::F32, {H, 64, 64});
+      Tensor st = Tensor::zeros(DType::F32, {H, N, N});
       const double s = best_seconds([&] { ops::fast::wkv7({r, w, k, v, a, b}, st, y); }, *seconds);
-      const double gf = 9.0 * 64 * 64 * double(H * T) / s / 1e9;
-      add({"wkv7", concat("T", T, " H", H), "GFLOP/s", gf, gf / fma, "f32 fma"});
+      const double gf = 9.0 * double(N * N * H * T) / s / 1e9;
+      add({"wkv7", concat("T", T, " H", H, N == 64 ? "" : concat(" N", N)), "GFLOP/s", gf, gf / fma, "f32 fma"});
     }
     // Attention (Qwen2.5-0.5B heads) over a 512-token prompt.
     {

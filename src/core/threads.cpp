@@ -106,7 +106,7 @@ void ThreadGovernor::finish_epoch(double per_step, double duration, int steps, d
     const bool won = per_step < chosen_mean() * (1 - kMargin) && (down || cpu_share >= kStarvedShare);
     // Probes stay a small share of the time: after a lost one, the next in the same direction
     // waits twice as long as the last wait (from 0.05 s down, which only follows evidence of
-    // contention, or 0.5 s up; at most 8 s) and at least 20x the time the lost probe cost.
+    // contention, or 0.1 s up; at most 8 s) and at least 20x the time the lost probe cost.
     double& interval = down ? down_interval_ : up_interval_;
     const double cost = std::max(0.0, duration - chosen_mean() * steps);
     if (won) {

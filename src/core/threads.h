@@ -34,7 +34,7 @@ struct ThreadSetting {
 //    got under 85 % of the CPU time they were running for (runnable but descheduled), or an epoch
 //    took 1.5x the best one seen at that count. A quiet machine shows neither and is not probed;
 //    after a lost probe the next waits 0.05 s, then doubling intervals;
-//  - below the most threads, tries one more now and then (after 0.5 s, then at doubling
+//  - below the most threads, tries one more now and then (after 0.1 s, then at doubling
 //    intervals up to 8 s), to notice that the other process is gone. After any lost probe the
 //    next in its direction also waits at least 20x the time the probe lost;
 //  - keeps a probe's count if it was 5 % faster than the chosen count's recent mean (stalls
@@ -69,7 +69,7 @@ class ThreadGovernor {
   double since_down_probe_ = 0, down_interval_ = 0;  // a lost probe down holds the next one off
   int contended_epochs_ = 0;       // consecutive epochs of the chosen count that showed contention
   bool trace_ = false;             // GANDER_TRACE_THREADS set: each epoch is reported on stderr
-  static constexpr double kEpochSeconds = 0.02, kFirstUpProbe = 0.5, kFirstDownProbe = 0.05, kLongestProbeInterval = 8.0;
+  static constexpr double kEpochSeconds = 0.02, kFirstUpProbe = 0.1, kFirstDownProbe = 0.05, kLongestProbeInterval = 8.0;
   static constexpr int kMinEpochSteps = 2, kMaxEpochSteps = 256;
   static constexpr double kMargin = 0.05;          // a probe must be 5 % faster to win
   static constexpr double kHopeless = 3.0;         // a probe 3x slower than the choice is abandoned

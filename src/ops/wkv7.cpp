@@ -1,5 +1,6 @@
 #include "ops/wkv7.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/cpu.h"
@@ -11,11 +12,16 @@ namespace gander::ops {
 
 namespace detail {
 namespace portable_build {
-#include "ops/wkv7_head64.inc"
+#include "ops/wkv7_head.inc"
 }
 void wkv7_head64_portable(const float* r, const float* w, const float* k, const float* v, const float* a,
                           const float* b, int64_t T, int64_t stride, float* S, float* y) {
   portable_build::head64(r, w, k, v, a, b, T, stride, S, y);
+}
+void wkv7_block_portable(const float* r, const float* w, const float* k, const float* v, const float* a,
+                         const float* b, int64_t T, int64_t stride, int64_t N, int64_t i0, int64_t V, float* S,
+                         float* y) {
+  portable_build::block(r, w, k, v, a, b, T, stride, N, i0, V, S, y);
 }
 }  // namespace detail
 
@@ -121,18 +127,34 @@ void wkv7_prepare(Wkv7Prepare& p, int64_t N) {
 namespace fast {
 void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y) {
   const Dims d = check_wkv7(in, state, y);
-  if (d.N != 64) return ref::wkv7(in, state, y);  // every released model uses head size 64
-  const detail::Wkv7HeadFn fn = cpu_has_avx512() ? detail::wkv7_head64_avx512 : detail::wkv7_head64_portable;
+  if (d.N % 16 != 0) return ref::wkv7(in, state, y);
   const float *r = in.r.data<float>(), *w = in.w.data<float>(), *k = in.k.data<float>();
   const float *v = in.v.data<float>(), *a = in.a.data<float>(), *b = in.b.data<float>();
   float* S = state.data<float>();
   float* py = y.data<float>();
   // Heads are independent; each is one thread's sequential walk over the T tokens. Over a chunk
   // they are handed out one by one (the cores of a shared host do not keep the same pace).
+  if (d.N == 64) {  // every released RWKV-7
+    const detail::Wkv7HeadFn fn = cpu_has_avx512() ? detail::wkv7_head64_avx512 : detail::wkv7_head64_portable;
 #pragma omp parallel for schedule(dynamic, 1) if (d.H > 1 && d.T * d.H > 4)
-  for (int64_t h = 0; h < d.H; ++h) {
-    const int64_t o = h * d.N;
-    fn(r + o, w + o, k + o, v + o, a + o, b + o, d.T, d.C, S + h * d.N * d.N, py + o);
+    for (int64_t h = 0; h < d.H; ++h) {
+      const int64_t o = h * d.N;
+      fn(r + o, w + o, k + o, v + o, a + o, b + o, d.T, d.C, S + h * d.N * d.N, py + o);
+    }
+    return;
+  }
+  // Other sizes (RADLADS students keep the teacher's, e.g. 128): blocks of up to 64 value
+  // channels, each independent of the others, handed out the same way.
+  const detail::Wkv7BlockFn fn = cpu_has_avx512() ? detail::wkv7_block_avx512 : detail::wkv7_block_portable;
+  // (Blocks of 32 values ran 20 % slower at N = 128: the broadcasts of w, k, b, r are then
+  // shared by half as many FMAs.)
+  constexpr int64_t bw = 64;
+  const int64_t blocks = (d.N + bw - 1) / bw, items = d.H * blocks;
+#pragma omp parallel for schedule(dynamic, 1) if (items > 1 && d.T * items > 4)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t h = item / blocks, i0 = (item % blocks) * bw, o = h * d.N;
+    fn(r + o, w + o, k + o, v + o, a + o, b + o, d.T, d.C, d.N, i0, std::min<int64_t>(bw, d.N - i0),
+       S + h * d.N * d.N, py + o);
   }
 }
 }  // namespace fast

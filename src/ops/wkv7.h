@@ -90,6 +90,17 @@ void wkv7_head64_portable(const float* r, const float* w, const float* k, const 
                           const float* b, int64_t T, int64_t stride, float* S, float* y);
 void wkv7_head64_avx512(const float* r, const float* w, const float* k, const float* v, const float* a,
                         const float* b, int64_t T, int64_t stride, float* S, float* y);
+// Value channels [i0, i0 + V) of one head of any size N (a multiple of 16; V <= 64, a multiple
+// of 16), T tokens: a head splits into such independent blocks (see wkv7_head.inc). Pointers as
+// for the head64 kernels; S is the head's [N, N] state.
+using Wkv7BlockFn = void (*)(const float* r, const float* w, const float* k, const float* v, const float* a,
+                             const float* b, int64_t T, int64_t stride, int64_t N, int64_t i0, int64_t V, float* S,
+                             float* y);
+void wkv7_block_portable(const float* r, const float* w, const float* k, const float* v, const float* a,
+                         const float* b, int64_t T, int64_t stride, int64_t N, int64_t i0, int64_t V, float* S,
+                         float* y);
+void wkv7_block_avx512(const float* r, const float* w, const float* k, const float* v, const float* a, const float* b,
+                       int64_t T, int64_t stride, int64_t N, int64_t i0, int64_t V, float* S, float* y);
 }  // namespace detail
 
 }  // namespace gander::ops

@@ -1,4 +1,4 @@
-// The WKV7 head kernel compiled for AVX-512 (see wkv7_head64.inc).
+// The WKV7 head kernels compiled for AVX-512 (see wkv7_head.inc).
 #include <cmath>
 
 #include "ops/norm.h"
@@ -7,7 +7,7 @@
 
 namespace gander::ops::detail {
 namespace avx512_build {
-#include "ops/wkv7_head64.inc"
+#include "ops/wkv7_head.inc"
 }
 namespace {
 // Many tokens (prefill): the shared kernel's loops written out so that no sum is one long
@@ -61,7 +61,74 @@ void head64_tokens(const float* r, const float* w, const float* k, const float* 
   for (int i = 0; i < kN; ++i)
     for (int j = 0; j < kN; ++j) S[i * kN + j] = St[j][i];
 }
+
+// head64_tokens for a block of 16 * kC value channels [i0, i0 + 16 kC) of a head of N keys (N
+// even): the same loops with the key count a run-time bound, or kKeys when it is known.
+template <int kC, int64_t kKeys = 0>
+void block_tokens(const float* r, const float* w, const float* k, const float* v, const float* a, const float* b,
+                  int64_t T, int64_t stride, int64_t n_keys, int64_t i0, float* S, float* y) {
+  const int64_t N = kKeys ? kKeys : n_keys;
+  constexpr int kAhead = 8;
+  constexpr int64_t kV = 16 * kC, kRow = avx512_build::kBlock;
+  Tensor local = Tensor::empty(DType::F32, {N, kRow});  // St[j][i - i0]
+  float* St = local.data<float>();
+  for (int64_t i = 0; i < kV; ++i)
+    for (int64_t j = 0; j < N; ++j) St[j * kRow + i] = S[(i0 + i) * N + j];
+  for (int64_t t = 0; t < T; ++t) {
+    const float *rt = r + t * stride, *wt = w + t * stride, *kt = k + t * stride;
+    const float *vt = v + t * stride + i0, *at = a + t * stride, *bt = b + t * stride;
+    if (t + kAhead < T)
+      for (const float* p : {rt, wt, kt, at, bt})
+        for (int64_t l = 0; l < N; l += 16) _mm_prefetch(reinterpret_cast<const char*>(p + kAhead * stride + l), _MM_HINT_T0);
+    __m512 sa[kC], sb[kC], vv[kC], y0[kC], y1[kC];
+    for (int c = 0; c < kC; ++c) sa[c] = sb[c] = y0[c] = y1[c] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < N; j += 2) {
+      const __m512 a0 = _mm512_set1_ps(at[j]), a1 = _mm512_set1_ps(at[j + 1]);
+      const float *row0 = St + j * kRow, *row1 = row0 + kRow;
+      for (int c = 0; c < kC; ++c) {
+        sa[c] = _mm512_fmadd_ps(a0, _mm512_load_ps(row0 + 16 * c), sa[c]);
+        sb[c] = _mm512_fmadd_ps(a1, _mm512_load_ps(row1 + 16 * c), sb[c]);
+      }
+    }
+    for (int c = 0; c < kC; ++c) {
+      sa[c] = _mm512_add_ps(sa[c], sb[c]);
+      vv[c] = _mm512_loadu_ps(vt + 16 * c);
+    }
+    for (int64_t j = 0; j < N; j += 2) {
+      for (int e = 0; e < 2; ++e) {
+        const __m512 wj = _mm512_set1_ps(wt[j + e]), kj = _mm512_set1_ps(kt[j + e]);
+        const __m512 bj = _mm512_set1_ps(bt[j + e]), rj = _mm512_set1_ps(rt[j + e]);
+        float* row = St + (j + e) * kRow;
+        for (int c = 0; c < kC; ++c) {
+          const __m512 s = _mm512_fmadd_ps(
+              sa[c], bj, _mm512_fmadd_ps(vv[c], kj, _mm512_mul_ps(_mm512_load_ps(row + 16 * c), wj)));
+          _mm512_store_ps(row + 16 * c, s);
+          if (e == 0) y0[c] = _mm512_fmadd_ps(s, rj, y0[c]);
+          else y1[c] = _mm512_fmadd_ps(s, rj, y1[c]);
+        }
+      }
+    }
+    float* yo = y + t * stride + i0;
+    for (int c = 0; c < kC; ++c) _mm512_storeu_ps(yo + 16 * c, _mm512_add_ps(y0[c], y1[c]));
+  }
+  for (int64_t i = 0; i < kV; ++i)
+    for (int64_t j = 0; j < N; ++j) S[(i0 + i) * N + j] = St[j * kRow + i];
+}
 }  // namespace
+
+void wkv7_block_avx512(const float* r, const float* w, const float* k, const float* v, const float* a, const float* b,
+                       int64_t T, int64_t stride, int64_t N, int64_t i0, int64_t V, float* S, float* y) {
+  if (T == 1) return avx512_build::block_step(r, w, k, v, a, b, N, i0, V, S, y);
+  switch (V) {
+    case 16: return block_tokens<1>(r, w, k, v, a, b, T, stride, N, i0, S, y);
+    case 32: return block_tokens<2>(r, w, k, v, a, b, T, stride, N, i0, S, y);
+    case 48: return block_tokens<3>(r, w, k, v, a, b, T, stride, N, i0, S, y);
+    case 64:  // Qwen2's head_dim, the common RADLADS case, with its key loop's bound known
+      if (N == 128) return block_tokens<4, 128>(r, w, k, v, a, b, T, stride, N, i0, S, y);
+      return block_tokens<4>(r, w, k, v, a, b, T, stride, N, i0, S, y);
+    default: return avx512_build::block(r, w, k, v, a, b, T, stride, N, i0, V, S, y);
+  }
+}
 
 void wkv7_head64_avx512(const float* r, const float* w, const float* k, const float* v, const float* a,
                         const float* b, int64_t T, int64_t stride, float* S, float* y) {
