@@ -367,37 +367,12 @@ OpCase wkv7_case() {
   return c;
 }
 
+// The kernels themselves, portable and AVX-512 builds: head size 64's own, and the value blocks
+// that serve every other multiple of 16.
 OpCase wkv7_portable_case() {
   OpCase c;
   c.name = "wkv7_portable_vs_avx512";
-  c.grid = {{1, 1}, {7, 2}, {100, 1}};
-  c.forward = [](const Sizes& s, Rng& rng) {
-    const int64_t T = s[0], H = s[1], N = 64;
-    Wkv7Inputs in = wkv7_inputs(rng, T, H, N);
-    Tensor s0 = random_tensor(rng, {H, N, N}, 0.5f);
-    Tensor s_ref = s0.clone(), y_ref = Tensor::empty(DType::F32, {T, H * N});
-    ops::ref::wkv7({in.r, in.w, in.k, in.v, in.a, in.b}, s_ref, y_ref);
-    OpComparison cmp;
-    cmp.tolerance = kF32Tol;
-    for (auto fn : {ops::detail::wkv7_head64_portable, ops::detail::wkv7_head64_avx512}) {
-      if (fn == ops::detail::wkv7_head64_avx512 && !cpu_has_avx512()) continue;
-      Tensor st = s0.clone(), y = Tensor::empty(DType::F32, {T, H * N});
-      for (int64_t h = 0; h < H; ++h)
-        fn(in.r.data<float>() + h * N, in.w.data<float>() + h * N, in.k.data<float>() + h * N,
-           in.v.data<float>() + h * N, in.a.data<float>() + h * N, in.b.data<float>() + h * N, T, H * N,
-           st.data<float>() + h * N * N, y.data<float>() + h * N);
-      compare(y, y_ref, cmp);
-      compare(st, s_ref, cmp);
-    }
-    return cmp;
-  };
-  return c;
-}
-
-OpCase wkv7_block_case() {
-  OpCase c;
-  c.name = "wkv7_block_portable_vs_avx512";
-  c.grid = {{1, 2, 128}, {7, 2, 128}, {100, 1, 128}, {5, 1, 80}, {3, 2, 16}, {6, 1, 112}};
+  c.grid = {{1, 1, 64}, {7, 2, 64}, {100, 1, 64}, {1, 2, 128}, {7, 2, 128}, {100, 1, 128}, {5, 1, 80}, {3, 2, 16}, {6, 1, 112}};
   c.forward = [](const Sizes& s, Rng& rng) {
     const int64_t T = s[0], H = s[1], N = s[2];
     Wkv7Inputs in = wkv7_inputs(rng, T, H, N);
@@ -406,18 +381,26 @@ OpCase wkv7_block_case() {
     ops::ref::wkv7({in.r, in.w, in.k, in.v, in.a, in.b}, s_ref, y_ref);
     OpComparison cmp;
     cmp.tolerance = kF32Tol;
-    for (auto fn : {ops::detail::wkv7_block_portable, ops::detail::wkv7_block_avx512}) {
-      if (fn == ops::detail::wkv7_block_avx512 && !cpu_has_avx512()) continue;
+    // Runs fn(head offset, head state, block start) over every head and block, then compares.
+    auto check = [&](int64_t block, const std::function<void(int64_t, float*, int64_t, float*)>& fn) {
       Tensor st = s0.clone(), y = Tensor::empty(DType::F32, {T, H * N});
       for (int64_t h = 0; h < H; ++h)
-        for (int64_t i0 = 0; i0 < N; i0 += 64) {
-          const int64_t o = h * N;
-          fn(in.r.data<float>() + o, in.w.data<float>() + o, in.k.data<float>() + o, in.v.data<float>() + o,
-             in.a.data<float>() + o, in.b.data<float>() + o, T, H * N, N, i0, std::min<int64_t>(64, N - i0),
-             st.data<float>() + h * N * N, y.data<float>() + o);
-        }
+        for (int64_t i0 = 0; i0 < N; i0 += block) fn(h * N, st.data<float>() + h * N * N, i0, y.data<float>() + h * N);
       compare(y, y_ref, cmp);
       compare(st, s_ref, cmp);
+    };
+    const float *r = in.r.data<float>(), *w = in.w.data<float>(), *k = in.k.data<float>();
+    const float *v = in.v.data<float>(), *a = in.a.data<float>(), *b = in.b.data<float>();
+    const bool avx512 = cpu_has_avx512();
+    for (auto fn : {ops::detail::wkv7_head64_portable, ops::detail::wkv7_head64_avx512}) {
+      if (N != 64 || (fn == ops::detail::wkv7_head64_avx512 && !avx512)) continue;
+      check(N, [&](int64_t o, float* S, int64_t, float* y) { fn(r + o, w + o, k + o, v + o, a + o, b + o, T, H * N, S, y); });
+    }
+    for (auto fn : {ops::detail::wkv7_block_portable, ops::detail::wkv7_block_avx512}) {
+      if (fn == ops::detail::wkv7_block_avx512 && !avx512) continue;
+      check(64, [&](int64_t o, float* S, int64_t i0, float* y) {
+        fn(r + o, w + o, k + o, v + o, a + o, b + o, T, H * N, N, i0, std::min<int64_t>(64, N - i0), S, y);
+      });
     }
     return cmp;
   };
@@ -501,7 +484,6 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(attention_case());
     v.push_back(wkv7_case());
     v.push_back(wkv7_portable_case());
-    v.push_back(wkv7_block_case());
     v.push_back(wkv7_prepare_case());
     v.push_back(wkv7_output_case());
     return v;

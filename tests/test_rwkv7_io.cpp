@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "io/checkpoint.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "models/registry.h"
 #include "models/rwkv7/model.h"
 #include "testdata.h"
 
@@ -35,23 +38,8 @@ double max_diff(const Tensor& a, const Tensor& b) {
 
 const std::vector<int32_t> kIds = {1, 5, 77, 300, 2, 2, 9, 411, 0, 17};
 
-class Rwkv7Files : public testing::Test {
- protected:
-  void SetUp() override {
-    GANDER_REQUIRE_TESTDATA("rwkv7/tiny/model_f32.safetensors");
-    ck_ = io::load_checkpoint(test::testdata("rwkv7/tiny/model_f32.safetensors"));
-  }
-  // Writes a modified copy of the tiny checkpoint and returns the load error (or "").
-  std::string load_error(const io::NamedTensors& ts) {
-    const std::string path = test::temp_path("modified.safetensors");
-    io::save_safetensors(path, ts);
-    return error_of([&] { load_weights(io::load_checkpoint(path)); });
-  }
-  io::Checkpoint ck_;
-};
-
-TEST_F(Rwkv7Files, FlaNamesGiveTheSameModel) {
-  // Rename and re-lay-out the official tensors as fla / HF checkpoints store them.
+// The official tensors renamed and re-laid-out as fla / HF checkpoints store them.
+io::NamedTensors fla_tensors(const io::Checkpoint& ck) {
   io::NamedTensors fla;
   auto transpose = [](const Tensor& t) {
     const auto v = t.to_f32_vector();
@@ -61,8 +49,8 @@ TEST_F(Rwkv7Files, FlaNamesGiveTheSameModel) {
       for (int64_t j = 0; j < c; ++j) o.data<float>()[j * r + i] = v[size_t(i * c + j)];
     return o;
   };
-  for (const auto& n : ck_.names()) {
-    const Tensor& t = ck_.get(n);
+  for (const auto& n : ck.names()) {
+    const Tensor& t = ck.get(n);
     std::string m = n;
     Tensor u = t;
     if (n == "emb.weight") m = "model.embeddings.weight";
@@ -91,6 +79,26 @@ TEST_F(Rwkv7Files, FlaNamesGiveTheSameModel) {
     }
     fla.emplace_back(m, u.clone());
   }
+  return fla;
+}
+
+class Rwkv7Files : public testing::Test {
+ protected:
+  void SetUp() override {
+    GANDER_REQUIRE_TESTDATA("rwkv7/tiny/model_f32.safetensors");
+    ck_ = io::load_checkpoint(test::testdata("rwkv7/tiny/model_f32.safetensors"));
+  }
+  // Writes a modified copy of the tiny checkpoint and returns the load error (or "").
+  std::string load_error(const io::NamedTensors& ts) {
+    const std::string path = test::temp_path("modified.safetensors");
+    io::save_safetensors(path, ts);
+    return error_of([&] { load_weights(io::load_checkpoint(path)); });
+  }
+  io::Checkpoint ck_;
+};
+
+TEST_F(Rwkv7Files, FlaNamesGiveTheSameModel) {
+  const io::NamedTensors fla = fla_tensors(ck_);
   const std::string path = test::temp_path("fla.safetensors");
   io::save_safetensors(path, fla);
   Weights wf = load_weights(io::load_checkpoint(path));
@@ -98,6 +106,24 @@ TEST_F(Rwkv7Files, FlaNamesGiveTheSameModel) {
   Model official(load_weights(ck_)), from_fla(std::move(wf));
   EXPECT_EQ(official.fingerprint(), from_fla.fingerprint());
   EXPECT_EQ(max_diff(run(official, kIds), run(from_fla, kIds)), 0.0);
+}
+
+TEST_F(Rwkv7Files, AnFlaFolderLoadsByItsPath) {
+  // An fla / Hugging Face folder: config.json naming the architecture, model.safetensors in fla
+  // names. The registry must not take it for Qwen2 (any folder with a config.json once was).
+  const std::string folder = test::temp_path("fla_folder");
+  std::filesystem::create_directories(folder);
+  io::save_safetensors(folder + "/model.safetensors", fla_tensors(ck_));
+  io::write_file(folder + "/config.json", R"({"model_type": "rwkv7", "architectures": ["RWKV7ForCausalLM"]})");
+  const models::ModelSource source = models::ModelSource::open(folder);
+  EXPECT_EQ(models::detect(source).name, "rwkv7");
+  auto from_folder = models::load_model(folder, {});
+  auto official = models::load_model(test::testdata("rwkv7/tiny/model_f32.safetensors"), {});
+  EXPECT_EQ(from_folder->architecture(), "rwkv7");
+  Tensor a, b;
+  from_folder->feed(kIds, a, true);
+  official->feed(kIds, b, true);
+  EXPECT_EQ(max_diff(a, b), 0.0);
 }
 
 TEST_F(Rwkv7Files, SizesComeFromShapes) {

@@ -20,23 +20,11 @@
 #include "generate/chat_history.h"
 #include "generate/generator.h"
 #include "io/atomic_file.h"
-#include "io/hf_config.h"
+#include "models/registry.h"
 
 namespace gander::cli {
 
 namespace {
-// gander speaks ChatML to Qwen2 models; refuse a folder whose template says otherwise rather than
-// chat in a format the model was not trained on.
-void check_chatml_template(const std::string& folder) {
-  const auto cfg = std::filesystem::path(folder) / "tokenizer_config.json";
-  if (folder.empty() || !std::filesystem::exists(cfg)) return;
-  const io::JsonConfig j = io::JsonConfig::load(cfg.string());
-  if (!j.has("chat_template") || !j.json()["chat_template"].is_string()) return;
-  const std::string t = j.get_string("chat_template");
-  GANDER_CHECK(t.find("<|im_start|>") != std::string::npos && t.find("<|im_end|>") != std::string::npos, cfg.string(),
-               ": field 'chat_template' is not a ChatML template (<|im_start|>role ... <|im_end|>); not supported");
-}
-
 const char* kHelp =
     "Commands:\n"
     "  /help         this list\n"
@@ -199,8 +187,7 @@ void register_chat(CLI::App& app) {
     if (!state_out->empty()) io::check_writable(*state_out, "--state-out");
     auto model = margs->load();
     const auto tok = load_tokenizer_for(*tokenizer, *margs, *model);
-    const ChatFormat format = model->architecture() == "rwkv7" ? ChatFormat::rwkv() : ChatFormat::chatml();
-    if (format.kind == ChatFormat::Kind::ChatML) check_chatml_template(margs->path);
+    const ChatFormat format = ChatFormat::for_model(models::architecture_named(model->architecture()).chat_format, margs->path);
     const SamplingDefaults sd = sargs->resolve(*model, margs->path, /*chat=*/true);
     Sampler sampler(sd.params, model->vocab());
     sampler.restrict_to(tok->vocab_size());

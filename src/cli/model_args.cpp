@@ -1,12 +1,8 @@
 #include "cli/model_args.h"
 
-#include <filesystem>
-
 #include "cli/commands.h"
 #include "core/threads.h"
-#include "io/checkpoint.h"
-#include "models/qwen2/runner.h"
-#include "models/rwkv7/runner.h"
+#include "models/registry.h"
 #include "ops/impl.h"
 
 namespace gander::cli {
@@ -21,9 +17,13 @@ CLI::Option* add_threads_option(CLI::App* cmd, std::string& threads, const std::
 }
 
 void ModelArgs::add_to(CLI::App* cmd, const std::string& threads_default) {
-  cmd->add_option("model", path, "RWKV-7 checkpoint (.pth, .safetensors) or Qwen2 Hugging Face folder");
-  cmd->add_option("--random", random,
-                  "Use a random model of this shape instead: rwkv7:L12,D768,V65536 or qwen2:L24,D896,H14,KV2,I4864,V151936,T");
+  std::string kinds, examples;
+  for (const models::Architecture* a : models::architectures()) {
+    kinds += (kinds.empty() ? "" : "; ") + a->summary;
+    examples += (examples.empty() ? "" : " or ") + a->random_example;
+  }
+  cmd->add_option("model", path, "The model (its architecture is detected): " + kinds);
+  cmd->add_option("--random", random, "Use a random model of this shape instead: " + examples);
   cmd->add_option("--dtype", dtype, "Convert weight matrices on load: f32, bf16 or f16 (default: as stored)")
       ->check(CLI::IsMember({"f32", "bf16", "f16"}));
   cmd->add_option("--time-state", time_state, "RWKV-7: start from a state-tuned initial state (blocks.N.att.time_state)");
@@ -40,49 +40,17 @@ void ModelArgs::add_to(CLI::App* cmd, const std::string& threads_default) {
   seed_option = cmd->add_option("--model-seed", seed, "Seed of the random model (with --random)");
 }
 
-namespace {
-bool is_qwen2_folder(const std::string& path) {
-  namespace fs = std::filesystem;
-  return fs::is_directory(path) && fs::exists(fs::path(path) / "config.json");
-}
-}  // namespace
-
 std::unique_ptr<Runner> ModelArgs::load() const {
   set_num_threads(thread_setting().count);
   ops::set_impl(reference ? ops::Impl::Reference : ops::Impl::Fast);
   GANDER_CHECK(path.empty() != random.empty(), "give either a model path or --random SHAPE (not both)");
   GANDER_CHECK(!seed_option || !seed_option->count() || !random.empty(), "--model-seed applies to --random models only");
-  const DType* convert = nullptr;
-  DType dt{};
-  if (!dtype.empty()) dt = dtype_from_name(dtype), convert = &dt;
-  std::unique_ptr<Runner> r;
-  if (random.starts_with("qwen2:") || (random.empty() && is_qwen2_folder(path))) {
-    GANDER_CHECK(time_state.empty(), "--time-state applies to RWKV-7 models only");
-    qwen2::ForwardOptions opt;
-    if (chunk > 0) opt.chunk = chunk;
-    qwen2::Weights w = random.empty() ? qwen2::load_folder(path)
-                                      : qwen2::random_weights(qwen2::Config::parse_shape(random.substr(6)),
-                                                              convert ? dt : DType::BF16, seed);
-    if (convert && random.empty()) {
-      for (auto& L : w.layers)
-        for (Tensor* t : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) *t = t->to(dt);
-      const bool tied = w.config.tied_embeddings;
-      w.embed = w.embed.to(dt);
-      w.lm_head = tied ? w.embed : w.lm_head.to(dt);
-    }
-    r = qwen2::make_runner(std::make_unique<qwen2::Model>(std::move(w), opt));
-  } else {
-    GANDER_CHECK(random.empty() || random.starts_with("rwkv7:"), "--random: unknown architecture in '", random,
-                 "' (rwkv7:... or qwen2:...)");
-    rwkv7::ForwardOptions opt;
-    if (chunk > 0) opt.chunk = chunk;
-    rwkv7::Weights w = random.empty() ? rwkv7::load_weights(io::load_checkpoint(path), convert)
-                                      : rwkv7::random_weights(rwkv7::Config::parse_shape(random.substr(6)),
-                                                              convert ? dt : DType::BF16, seed);
-    const rwkv7::Config c = w.config;
-    rwkv7::State initial = time_state.empty() ? rwkv7::State::zeros(c) : rwkv7::load_time_state(time_state, c);
-    r = rwkv7::make_runner(std::make_unique<rwkv7::Model>(std::move(w), opt), std::move(initial));
-  }
+  models::LoadOptions opt;
+  if (!dtype.empty()) opt.convert = dtype_from_name(dtype);
+  opt.chunk = chunk;
+  opt.time_state = time_state;
+  opt.seed = seed;
+  std::unique_ptr<Runner> r = random.empty() ? models::load_model(path, opt) : models::random_model(random, opt);
   const bool bf16 = precision == "bf16" || (precision == "auto" && r->matrix_dtype() == DType::BF16);
   r->set_precision(bf16 ? ops::Precision::BF16 : ops::Precision::F32);
   return r;

@@ -1,5 +1,7 @@
 #include "cli/sampling_args.h"
 
+#include "models/registry.h"
+
 namespace gander::cli {
 
 void SamplingArgs::add_to(CLI::App* cmd) {
@@ -27,7 +29,7 @@ void SamplingArgs::add_to(CLI::App* cmd) {
 }
 
 SamplingDefaults SamplingArgs::resolve(const Runner& model, const std::string& model_path, bool chat) const {
-  SamplingDefaults d = sampling_defaults(model.architecture(), model_path, chat);
+  SamplingDefaults d = sampling_defaults(models::architecture_named(model.architecture()).sampling, model_path, chat);
   SamplingParams& p = d.params;
   if (temperature_->count()) p.temperature = given_.temperature;
   if (top_p_->count()) p.top_p = given_.top_p;

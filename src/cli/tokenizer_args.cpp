@@ -11,9 +11,10 @@ std::string tokenizer_path(const std::string& flag, const std::string& model_pat
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!model_path.empty() && fs::is_directory(model_path, ec)) {
-    const fs::path json = fs::path(model_path) / "tokenizer.json";
-    GANDER_CHECK(fs::exists(json, ec), model_path, ": the folder has no tokenizer.json; give --tokenizer");
-    return json.string();
+    // A Hugging Face folder's tokenizer.json, or the RWKV World vocabulary an fla RWKV-7 folder ships.
+    for (const char* name : {"tokenizer.json", "rwkv_vocab_v20230424.txt"})
+      if (fs::exists(fs::path(model_path) / name, ec)) return (fs::path(model_path) / name).string();
+    fail(model_path, ": the folder has no tokenizer.json or rwkv_vocab_v20230424.txt; give --tokenizer");
   }
   fail("no tokenizer: give --tokenizer (rwkv_vocab_v20230424.txt for RWKV-7 World models, or a tokenizer.json)");
 }

@@ -1,5 +1,10 @@
 #include "generate/chat_format.h"
 
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/hf_config.h"
+
 namespace gander {
 
 std::string clean_chat_message(const std::string& text) {
@@ -46,6 +51,26 @@ std::string ChatFormat::user_turn(const std::string& msg) const {
 std::string ChatFormat::after_reply(const std::string& stop_string) const {
   if (kind == Kind::Rwkv) return stop_string == "\n\n" ? "" : "\n\n";  // the model wrote the separator itself
   return "<|im_end|>\n";  // the stop token itself was not fed
+}
+
+ChatFormat ChatFormat::for_model(const std::string& builtin, const std::string& folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path cfg = fs::path(folder) / "tokenizer_config.json";
+  if (!folder.empty() && fs::is_directory(folder, ec) && fs::is_regular_file(cfg, ec)) {
+    const io::JsonConfig j = io::JsonConfig::load(cfg.string());
+    if (j.has("chat_template") && j.json()["chat_template"].is_string()) {
+      const std::string t = j.get_string("chat_template");
+      auto has = [&t](const char* s) { return t.find(s) != std::string::npos; };
+      if (has("<|im_start|>") && has("<|im_end|>")) return chatml();
+      if (has("User: ") && has("Assistant:")) return rwkv();
+      fail(cfg.string(), ": field 'chat_template' is neither ChatML (<|im_start|>role ... <|im_end|>) nor the RWKV "
+                         "'User: ... Assistant:' form; not supported");
+    }
+  }
+  if (builtin == "chatml") return chatml();
+  GANDER_CHECK(builtin == "rwkv", "chat format: unknown built-in format '", builtin, "'");
+  return rwkv();
 }
 
 }  // namespace gander

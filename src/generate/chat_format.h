@@ -19,6 +19,11 @@ struct ChatFormat {
 
   static ChatFormat rwkv();
   static ChatFormat chatml();
+  // The format a model chats in: its folder's tokenizer_config.json chat_template where it has one
+  // (ChatML, or the RWKV "User: / Assistant:" form; any other template is refused rather than
+  // chatting in a format the model was not trained on), else `builtin` ("rwkv" or "chatml", the
+  // architecture's; see models::Architecture::chat_format).
+  static ChatFormat for_model(const std::string& builtin, const std::string& model_folder);
   std::string system(const std::string& text) const;
   std::string user_turn(const std::string& msg) const;  // everything up to where the reply starts
   // Text fed after a reply so the next turn starts cleanly; `stop_string` is the stop string that

@@ -38,13 +38,14 @@ SamplingDefaults read_generation_config(const std::string& path, SamplingParams 
   return d;
 }
 
-SamplingDefaults sampling_defaults(const std::string& architecture, const std::string& model_folder, bool chat) {
-  if (architecture == "qwen2") {
-    const auto cfg = std::filesystem::path(model_folder) / "generation_config.json";
-    if (!model_folder.empty() && std::filesystem::is_regular_file(cfg))
-      return read_generation_config(cfg.string(), SamplingParams::hf_defaults());
+SamplingDefaults sampling_defaults(const std::string& convention, const std::string& model_folder, bool chat) {
+  std::error_code ec;
+  const auto cfg = std::filesystem::path(model_folder) / "generation_config.json";
+  if (!model_folder.empty() && std::filesystem::is_directory(model_folder, ec) && std::filesystem::is_regular_file(cfg, ec))
+    return read_generation_config(cfg.string(), SamplingParams::hf_defaults());
+  if (convention == "transformers")
     return {SamplingParams::hf_defaults(), {}, "transformers' defaults (no generation_config.json)"};
-  }
+  GANDER_CHECK(convention == "rwkv", "sampling defaults: unknown convention '", convention, "'");
   return {chat ? SamplingParams::chat_defaults() : SamplingParams::pipeline_defaults(), {},
           chat ? "the official RWKV chat demo's defaults" : "the official RWKV pipeline's defaults"};
 }

@@ -10,60 +10,11 @@ namespace avx512_build {
 #include "ops/wkv7_head.inc"
 }
 namespace {
-// Many tokens (prefill): the shared kernel's loops written out so that no sum is one long
-// dependency chain. sa = a . S and y = S . r each take two accumulator sets (even and odd
-// key rows), which halves the FMA latency they would otherwise wait on; v, sa and the two y
-// sets stay in registers while the 64 key rows of the (transposed, L1-resident) state stream by.
-void head64_tokens(const float* r, const float* w, const float* k, const float* v, const float* a, const float* b,
-                   int64_t T, int64_t stride, float* S, float* y) {
-  constexpr int kN = 64, kC = kN / 16, kAhead = 8;
-  alignas(64) float St[kN][kN];
-  for (int i = 0; i < kN; ++i)
-    for (int j = 0; j < kN; ++j) St[j][i] = S[i * kN + j];
-  for (int64_t t = 0; t < T; ++t) {
-    const float *rt = r + t * stride, *wt = w + t * stride, *kt = k + t * stride;
-    const float *vt = v + t * stride, *at = a + t * stride, *bt = b + t * stride;
-    // A head's inputs for consecutive tokens lie a model width apart (4-8 KB): a stride the
-    // hardware prefetchers do not follow across pages, so fetch a few tokens ahead by hand.
-    if (t + kAhead < T)
-      for (const float* p : {rt, wt, kt, vt, at, bt})
-        for (int l = 0; l < kN; l += 16) _mm_prefetch(reinterpret_cast<const char*>(p + kAhead * stride + l), _MM_HINT_T0);
-    __m512 sa[kC], sb[kC], vv[kC], y0[kC], y1[kC];
-    for (int c = 0; c < kC; ++c) sa[c] = sb[c] = y0[c] = y1[c] = _mm512_setzero_ps();
-    for (int j = 0; j < kN; j += 2) {
-      const __m512 a0 = _mm512_set1_ps(at[j]), a1 = _mm512_set1_ps(at[j + 1]);
-      for (int c = 0; c < kC; ++c) {
-        sa[c] = _mm512_fmadd_ps(a0, _mm512_load_ps(St[j] + 16 * c), sa[c]);
-        sb[c] = _mm512_fmadd_ps(a1, _mm512_load_ps(St[j + 1] + 16 * c), sb[c]);
-      }
-    }
-    for (int c = 0; c < kC; ++c) {
-      sa[c] = _mm512_add_ps(sa[c], sb[c]);
-      vv[c] = _mm512_loadu_ps(vt + 16 * c);
-    }
-    for (int j = 0; j < kN; j += 2) {
-      for (int e = 0; e < 2; ++e) {
-        const __m512 wj = _mm512_set1_ps(wt[j + e]), kj = _mm512_set1_ps(kt[j + e]);
-        const __m512 bj = _mm512_set1_ps(bt[j + e]), rj = _mm512_set1_ps(rt[j + e]);
-        float* row = St[j + e];
-        for (int c = 0; c < kC; ++c) {
-          const __m512 s = _mm512_fmadd_ps(
-              sa[c], bj, _mm512_fmadd_ps(vv[c], kj, _mm512_mul_ps(_mm512_load_ps(row + 16 * c), wj)));
-          _mm512_store_ps(row + 16 * c, s);
-          if (e == 0) y0[c] = _mm512_fmadd_ps(s, rj, y0[c]);
-          else y1[c] = _mm512_fmadd_ps(s, rj, y1[c]);
-        }
-      }
-    }
-    float* yo = y + t * stride;
-    for (int c = 0; c < kC; ++c) _mm512_storeu_ps(yo + 16 * c, _mm512_add_ps(y0[c], y1[c]));
-  }
-  for (int i = 0; i < kN; ++i)
-    for (int j = 0; j < kN; ++j) S[i * kN + j] = St[j][i];
-}
-
-// head64_tokens for a block of 16 * kC value channels [i0, i0 + 16 kC) of a head of N keys (N
-// even): the same loops with the key count a run-time bound, or kKeys when it is known.
+// Many tokens (prefill), value channels [i0, i0 + 16 kC) of a head of N keys (N even; kKeys when
+// known at compile time): the shared kernel's loops written out so that no sum is one long
+// dependency chain. sa = a . S and y = S . r each take two accumulator sets (even and odd key
+// rows), which halves the FMA latency they would otherwise wait on; v, sa and the two y sets stay
+// in registers while the key rows of the (transposed, L1-resident) state block stream by.
 template <int kC, int64_t kKeys = 0>
 void block_tokens(const float* r, const float* w, const float* k, const float* v, const float* a, const float* b,
                   int64_t T, int64_t stride, int64_t n_keys, int64_t i0, float* S, float* y) {
@@ -77,9 +28,13 @@ void block_tokens(const float* r, const float* w, const float* k, const float* v
   for (int64_t t = 0; t < T; ++t) {
     const float *rt = r + t * stride, *wt = w + t * stride, *kt = k + t * stride;
     const float *vt = v + t * stride + i0, *at = a + t * stride, *bt = b + t * stride;
-    if (t + kAhead < T)
+    // A head's inputs for consecutive tokens lie a model width apart (4-8 KB): a stride the
+    // hardware prefetchers do not follow across pages, so fetch a few tokens ahead by hand.
+    if (t + kAhead < T) {
       for (const float* p : {rt, wt, kt, at, bt})
         for (int64_t l = 0; l < N; l += 16) _mm_prefetch(reinterpret_cast<const char*>(p + kAhead * stride + l), _MM_HINT_T0);
+      for (int64_t l = 0; l < kV; l += 16) _mm_prefetch(reinterpret_cast<const char*>(vt + kAhead * stride + l), _MM_HINT_T0);
+    }
     __m512 sa[kC], sb[kC], vv[kC], y0[kC], y1[kC];
     for (int c = 0; c < kC; ++c) sa[c] = sb[c] = y0[c] = y1[c] = _mm512_setzero_ps();
     for (int64_t j = 0; j < N; j += 2) {
@@ -133,7 +88,7 @@ void wkv7_block_avx512(const float* r, const float* w, const float* k, const flo
 void wkv7_head64_avx512(const float* r, const float* w, const float* k, const float* v, const float* a,
                         const float* b, int64_t T, int64_t stride, float* S, float* y) {
   if (T == 1) return avx512_build::head64(r, w, k, v, a, b, T, stride, S, y);
-  head64_tokens(r, w, k, v, a, b, T, stride, S, y);
+  block_tokens<4, 64>(r, w, k, v, a, b, T, stride, 64, 0, S, y);
 }
 }  // namespace gander::ops::detail
 

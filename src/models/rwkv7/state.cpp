@@ -1,6 +1,5 @@
 #include "models/rwkv7/state.h"
 
-
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "models/state_file.h"

@@ -1,0 +1,96 @@
+#include "models/registry.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/hf_config.h"
+#include "models/qwen2/architecture.h"
+#include "models/rwkv7/architecture.h"
+
+namespace gander::models {
+
+const std::vector<const Architecture*>& architectures() {
+  // A new architecture is one more line here and its models/<arch>/architecture.cpp.
+  static const std::vector<const Architecture*> all = {&rwkv7::architecture(), &qwen2::architecture()};
+  return all;
+}
+
+std::string architecture_names() {
+  std::string s;
+  for (const Architecture* a : architectures()) s += (s.empty() ? "" : ", ") + a->name;
+  return s;
+}
+
+const Architecture& architecture_named(const std::string& name) {
+  for (const Architecture* a : architectures())
+    if (a->name == name) return *a;
+  fail("unknown architecture '", name, "' (gander runs ", architecture_names(), ")");
+}
+
+ModelSource ModelSource::open(const std::string& path) {
+  namespace fs = std::filesystem;
+  ModelSource s;
+  s.path = path;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  GANDER_CHECK(fs::exists(st), path, ": no such file or folder");
+  s.folder = fs::is_directory(st);
+  if (s.folder) {
+    const fs::path cfg = fs::path(path) / "config.json";
+    if (fs::exists(cfg)) {
+      const io::JsonConfig j = io::JsonConfig::load(cfg.string());  // an object, or it throws
+      if (j.has("model_type")) s.model_type = j.get_string("model_type");
+      if (j.has("architectures") && j.json()["architectures"].is_array())
+        for (const auto& a : j.json()["architectures"])
+          if (a.is_string()) s.hf_architectures.push_back(a.get<std::string>());
+      s.config = j.json();
+    }
+    return s;
+  }
+  GANDER_CHECK(fs::is_regular_file(st), path, ": not a regular file or a folder");
+  GANDER_CHECK(fs::path(path).filename() != "config.json", path,
+               ": this is a model's config.json; give the folder that holds it");
+  s.checkpoint = io::load_checkpoint(path);
+  return s;
+}
+
+const Architecture& detect(const ModelSource& source) {
+  const Architecture* best = nullptr;
+  int best_score = 0;
+  std::string hints;
+  for (const Architecture* a : architectures()) {
+    const Detection d = a->detect(source);
+    if (d.score > best_score) best = a, best_score = d.score;
+    if (d.score == 0 && !d.hint.empty()) hints += (hints.empty() ? "" : "; ") + d.hint;
+  }
+  if (best) return *best;
+  GANDER_CHECK(hints.empty(), source.path, ": ", hints);
+  if (source.folder && !source.config)
+    fail(source.path, ": a folder without config.json (give the checkpoint file, or a Hugging Face folder)");
+  if (source.folder && source.model_type.empty())
+    fail(source.path, "/config.json: no field 'model_type' names the architecture (gander runs ", architecture_names(),
+         "; an RWKV-7 checkpoint may also be given as its .pth or .safetensors file)");
+  if (source.folder)
+    fail(source.path, "/config.json: model_type '", source.model_type, "' is not an architecture gander runs (",
+         architecture_names(), ")");
+  fail(source.path, ": the tensors are of no architecture gander runs (", architecture_names(),
+       "); `gander inspect --tensors` lists them");
+}
+
+std::unique_ptr<Runner> load_model(const std::string& path, const LoadOptions& opt) {
+  ModelSource source = ModelSource::open(path);
+  return detect(source).load(source, opt);
+}
+
+std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions& opt) {
+  const size_t colon = spec.find(':');
+  std::string examples;
+  for (const Architecture* a : architectures()) examples += (examples.empty() ? "" : " or ") + a->random_example;
+  GANDER_CHECK(colon != std::string::npos, "--random '", spec, "': expected ARCHITECTURE:SHAPE, e.g. ", examples);
+  const std::string name = spec.substr(0, colon);
+  for (const Architecture* a : architectures())
+    if (a->name == name) return a->random(spec.substr(colon + 1), opt);
+  fail("--random: unknown architecture in '", spec, "' (", examples, ")");
+}
+
+}  // namespace gander::models

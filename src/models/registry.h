@@ -1,0 +1,65 @@
+// The architectures gander runs, and how a path on disk becomes one of them. Each architecture
+// describes itself once (models/<arch>/architecture.cpp): how to recognise its files, load them,
+// build a random model of a given shape, and describe a model for `inspect`. The commands ask the
+// registry; no file above models/ names an architecture.
+#pragma once
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "io/checkpoint.h"
+#include "models/runner.h"
+
+namespace gander::models {
+
+struct LoadOptions {
+  std::optional<DType> convert;  // convert weight matrices to this dtype on load
+  int64_t chunk = 0;             // longest prefill chunk; 0: the architecture's default
+  std::string time_state;        // a state-tuned initial state (architectures with one)
+  uint64_t seed = 0;             // random models
+};
+
+// What detection looks at, read once: a folder's config.json, or a file's tensors.
+struct ModelSource {
+  std::string path;
+  bool folder = false;
+  std::optional<nlohmann::json> config;       // the folder's config.json
+  std::string model_type;                     // config.json "model_type" ("" if absent)
+  std::vector<std::string> hf_architectures;  // config.json "architectures"
+  std::optional<io::Checkpoint> checkpoint;   // a file's tensors (not read for folders)
+  static ModelSource open(const std::string& path);
+};
+
+// How well a source matches an architecture.
+struct Detection {
+  int score = 0;     // 0: not this architecture; 1: by tensor names; 2: by config.json
+  std::string hint;  // with score 0: why this architecture's files cannot be loaded from here
+};
+
+struct Architecture {
+  std::string name;           // "rwkv7"
+  std::string summary;        // one line for listings
+  std::string random_example; // a --random shape, e.g. "rwkv7:L12,D768,V65536"
+  std::string chat_format;    // the chat format without a template in the folder: "rwkv" or "chatml"
+  std::string sampling;       // sampling defaults without generation_config.json: "rwkv" (the official
+                              // pipeline's) or "transformers"
+  Detection (*detect)(const ModelSource&);
+  std::unique_ptr<Runner> (*load)(ModelSource&, const LoadOptions&);
+  std::unique_ptr<Runner> (*random)(const std::string& shape, const LoadOptions&);
+  // Architecture-specific facts for `inspect` (configuration, naming, official parameter count).
+  nlohmann::json (*describe)(ModelSource&);
+};
+
+const std::vector<const Architecture*>& architectures();
+std::string architecture_names();  // "rwkv7, qwen2"
+// The architecture of a path, or an error that says what was found and what to give instead.
+const Architecture& detect(const ModelSource& source);
+std::unique_ptr<Runner> load_model(const std::string& path, const LoadOptions& opt);
+// spec: "<architecture>:<shape>", e.g. "qwen2:L24,D896,H14,KV2,I4864,V151936,T".
+std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions& opt);
+const Architecture& architecture_named(const std::string& name);
+
+}  // namespace gander::models
