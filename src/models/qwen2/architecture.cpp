@@ -38,11 +38,8 @@ std::unique_ptr<Runner> load(models::ModelSource& s, const models::LoadOptions& 
   GANDER_CHECK(opt.time_state.empty(), "--time-state applies to RWKV-7 models only");
   Weights w = load_folder(s.path);
   if (opt.convert) {
-    const DType dt = *opt.convert;
-    for (auto& L : w.layers)
-      for (Tensor* t : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) *t = t->to(dt);
-    w.embed = w.embed.to(dt);
-    w.lm_head = w.config.tied_embeddings ? w.embed : w.lm_head.to(dt);
+    models::convert_matrices(w.params(), *opt.convert);
+    if (w.config.tied_embeddings) w.lm_head = w.embed;
   }
   return make(std::move(w), opt);
 }

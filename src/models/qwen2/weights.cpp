@@ -11,34 +11,47 @@
 
 namespace gander::qwen2 {
 
-void Weights::for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const {
-  fn("model.embed_tokens.weight", embed);
+models::ParamTable Weights::params() {
+  using models::Init;
+  const Config& c = config;
+  const int64_t D = c.hidden, Q = c.n_head * c.head_dim, KV = c.n_kv_head * c.head_dim, I = c.intermediate;
+  models::ParamTable t;
+  auto matrix = [&t](std::string name, Tensor* slot, Shape shape) {
+    t.push_back({std::move(name), slot, std::move(shape), true, Init::normal(0.02f), {}});
+  };
+  auto vec = [&t](std::string name, Tensor* slot, int64_t n, Init init) {
+    t.push_back({std::move(name), slot, {n}, false, init, {}});
+  };
+  matrix("model.embed_tokens.weight", &embed, {c.vocab, D});
   for (size_t l = 0; l < layers.size(); ++l) {
-    const LayerWeights& L = layers[l];
+    LayerWeights& L = layers[l];
     const std::string p = concat("model.layers.", l, ".");
-    for (auto [n, t] : {std::pair{"input_layernorm.weight", &L.input_norm}, {"post_attention_layernorm.weight", &L.post_attn_norm},
-                        {"self_attn.q_proj.weight", &L.q}, {"self_attn.k_proj.weight", &L.k},
-                        {"self_attn.v_proj.weight", &L.v}, {"self_attn.o_proj.weight", &L.o},
-                        {"self_attn.q_proj.bias", &L.q_bias}, {"self_attn.k_proj.bias", &L.k_bias},
-                        {"self_attn.v_proj.bias", &L.v_bias}, {"mlp.gate_proj.weight", &L.gate},
-                        {"mlp.up_proj.weight", &L.up}, {"mlp.down_proj.weight", &L.down}})
-      fn(p + n, *t);
+    vec(p + "input_layernorm.weight", &L.input_norm, D, Init::constant(1));
+    vec(p + "post_attention_layernorm.weight", &L.post_attn_norm, D, Init::constant(1));
+    matrix(p + "self_attn.q_proj.weight", &L.q, {Q, D});
+    matrix(p + "self_attn.k_proj.weight", &L.k, {KV, D});
+    matrix(p + "self_attn.v_proj.weight", &L.v, {KV, D});
+    matrix(p + "self_attn.o_proj.weight", &L.o, {D, Q});
+    vec(p + "self_attn.q_proj.bias", &L.q_bias, Q, Init::normal(0.02f));
+    vec(p + "self_attn.k_proj.bias", &L.k_bias, KV, Init::normal(0.02f));
+    vec(p + "self_attn.v_proj.bias", &L.v_bias, KV, Init::normal(0.02f));
+    matrix(p + "mlp.gate_proj.weight", &L.gate, {I, D});
+    matrix(p + "mlp.up_proj.weight", &L.up, {I, D});
+    matrix(p + "mlp.down_proj.weight", &L.down, {D, I});
   }
-  fn("model.norm.weight", final_norm);
-  if (!config.tied_embeddings) fn("lm_head.weight", lm_head);
+  vec("model.norm.weight", &final_norm, D, Init::constant(1));
+  if (!c.tied_embeddings) matrix("lm_head.weight", &lm_head, {c.vocab, D});  // tied: the embedding itself
+  return t;
 }
 
-int64_t Weights::bytes() const {
-  int64_t n = 0;
-  for_each([&n](const std::string&, const Tensor& t) { n += int64_t(t.nbytes()); });
-  return n;
+void Weights::for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const {
+  // The table points into the weights; walking it changes nothing.
+  models::for_each_param(const_cast<Weights&>(*this).params(), [&](const models::Param& p) { fn(p.name, *p.slot); });
 }
 
-uint64_t Weights::fingerprint() const {
-  Fingerprint f;
-  for_each([&f](const std::string& name, const Tensor& t) { f.add(name, t); });
-  return f.value();
-}
+int64_t Weights::bytes() const { return models::bytes_of(const_cast<Weights&>(*this).params()); }
+
+uint64_t Weights::fingerprint() const { return models::fingerprint_of(const_cast<Weights&>(*this).params()); }
 
 Weights load_folder(const std::string& folder) {
   const std::string cfg = (std::filesystem::path(folder) / "config.json").string();
@@ -58,8 +71,7 @@ Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::strin
                  ": tensor '", name, "': unsupported dtype ", dtype_name(t.dtype()));
     return t;
   };
-  auto vec = [&](const std::string& name, int64_t n) { return get(name, {n}).to(DType::F32); };
-  const int64_t D = c.hidden, Q = c.n_head * c.head_dim, KV = c.n_kv_head * c.head_dim, I = c.intermediate;
+  const int64_t D = c.hidden;
   Weights w;
   w.config = c;
   w.source = ck.source();
@@ -68,27 +80,13 @@ Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::strin
     GANDER_CHECK(e.ndim() == 2 && e.dim(1) == D && e.dim(0) == c.vocab, ck.source(), ": tensor 'model.embed_tokens.weight' has shape ",
                  shape_str(e.shape()), " but ", config_source, " says vocab_size ", c.vocab, " and hidden_size ", D);
   }
-  w.embed = get("model.embed_tokens.weight", {c.vocab, D});
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    const std::string p = concat("model.layers.", l, ".");
-    LayerWeights L;
-    L.input_norm = vec(p + "input_layernorm.weight", D);
-    L.post_attn_norm = vec(p + "post_attention_layernorm.weight", D);
-    L.q = get(p + "self_attn.q_proj.weight", {Q, D});
-    L.k = get(p + "self_attn.k_proj.weight", {KV, D});
-    L.v = get(p + "self_attn.v_proj.weight", {KV, D});
-    L.o = get(p + "self_attn.o_proj.weight", {D, Q});
-    L.q_bias = vec(p + "self_attn.q_proj.bias", Q);
-    L.k_bias = vec(p + "self_attn.k_proj.bias", KV);
-    L.v_bias = vec(p + "self_attn.v_proj.bias", KV);
-    L.gate = get(p + "mlp.gate_proj.weight", {I, D});
-    L.up = get(p + "mlp.up_proj.weight", {I, D});
-    L.down = get(p + "mlp.down_proj.weight", {D, I});
-    w.layers.push_back(std::move(L));
-  }
-  w.final_norm = vec("model.norm.weight", D);
+  GANDER_CHECK(c.tied_embeddings || ck.contains("lm_head.weight"), ck.source(), ": missing tensor 'lm_head.weight' (",
+               config_source, " says tie_word_embeddings is false)");
+  w.layers.resize(size_t(c.n_layer));
+  for (const models::Param& p : w.params())
+    *p.slot = models::from_stored(p, get(p.name, p.shape), concat(ck.source(), ": tensor '", p.name, "'"), nullptr);
   if (c.tied_embeddings) {
-    w.lm_head = w.embed;
+    w.lm_head = w.embed;  // (untied: loaded with the table)
     // Some exports store the copy; one that differs would be silently dropped, so refuse it.
     if (ck.contains("lm_head.weight")) {
       const Tensor& head = get("lm_head.weight", {c.vocab, D});
@@ -96,10 +94,6 @@ Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::strin
                    ck.source(), ": tensor 'lm_head.weight' differs from 'model.embed_tokens.weight' but ", config_source,
                    " says tie_word_embeddings is true (the head would be ignored)");
     }
-  } else {
-    GANDER_CHECK(ck.contains("lm_head.weight"), ck.source(), ": missing tensor 'lm_head.weight' (", config_source,
-                 " says tie_word_embeddings is false)");
-    w.lm_head = get("lm_head.weight", {c.vocab, D});
   }
   for (const std::string& n : ck.names()) {
     if (used.count(n) || n.ends_with(".rotary_emb.inv_freq")) continue;
@@ -111,26 +105,12 @@ Weights load_weights(const Config& c, const io::Checkpoint& ck, const std::strin
 }
 
 Weights random_weights(const Config& c, DType dt, uint64_t seed) {
-  Rng rng(seed);
-  auto normal = [&](Shape s, float std, DType dt) { return random_normal(std::move(s), std, dt, rng.next_u64()); };
-  auto ones = [](int64_t n) { return Tensor::from_f32(std::vector<float>(size_t(n), 1.0f), {n}); };
-  const int64_t D = c.hidden, Q = c.n_head * c.head_dim, KV = c.n_kv_head * c.head_dim, I = c.intermediate;
   Weights w;
   w.config = c;
   w.source = "random qwen2 " + c.describe();
-  w.embed = normal({c.vocab, D}, 0.02f, dt);
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    LayerWeights L;
-    L.input_norm = ones(D), L.post_attn_norm = ones(D);
-    L.q = normal({Q, D}, 0.02f, dt), L.k = normal({KV, D}, 0.02f, dt), L.v = normal({KV, D}, 0.02f, dt);
-    L.o = normal({D, Q}, 0.02f, dt);
-    L.q_bias = normal({Q}, 0.02f, DType::F32), L.k_bias = normal({KV}, 0.02f, DType::F32);
-    L.v_bias = normal({KV}, 0.02f, DType::F32);
-    L.gate = normal({I, D}, 0.02f, dt), L.up = normal({I, D}, 0.02f, dt), L.down = normal({D, I}, 0.02f, dt);
-    w.layers.push_back(std::move(L));
-  }
-  w.final_norm = ones(D);
-  w.lm_head = c.tied_embeddings ? w.embed : normal({c.vocab, D}, 0.02f, dt);
+  w.layers.resize(size_t(c.n_layer));
+  models::init_params(w.params(), dt, seed);
+  if (c.tied_embeddings) w.lm_head = w.embed;
   return w;
 }
 

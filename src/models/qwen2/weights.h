@@ -7,6 +7,7 @@
 
 #include "core/tensor.h"
 #include "io/checkpoint.h"
+#include "models/param_table.h"
 #include "models/qwen2/config.h"
 
 namespace gander::qwen2 {
@@ -25,6 +26,9 @@ struct Weights {
   Tensor final_norm;  // [D] f32
   Tensor lm_head;     // [V, D] (the embedding itself when tied)
   std::string source;
+  // Every parameter, declared once (Hugging Face names, shapes, kinds, init); the table points into
+  // this struct (a tied head is the embedding and not a parameter of its own).
+  models::ParamTable params();
   // Every tensor under its Hugging Face name (the tied head is the embedding: visited once).
   void for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const;
   int64_t bytes() const;

@@ -15,7 +15,7 @@ namespace {
 // Resolves official names to the checkpoint's own naming and layout.
 class Reader {
  public:
-  Reader(const io::Checkpoint& ck, const DType* convert) : ck_(ck), convert_(convert) {
+  explicit Reader(const io::Checkpoint& ck) : ck_(ck) {
     if (ck.contains("emb.weight")) {
       fla_ = false;
     } else if (ck.contains("model.embeddings.weight")) {
@@ -65,49 +65,17 @@ class Reader {
   }
   std::string where(const std::string& official) const { return concat(ck_.source(), ": tensor '", name(official), "'"); }
 
-  // A [C] vector stored as [C], [1, C] or [1, 1, C], as f32.
-  Tensor vec(const std::string& official, int64_t C) const {
-    const Tensor& t = get(official);
-    GANDER_CHECK(t.numel() == C && t.dim(-1) == C, where(official), ": expected shape [", C, "] (or [1, 1, ", C,
-                 "]), got ", shape_str(t.shape()));
-    return t.reshape({C}).to(DType::F32);
-  }
-  // Token-shift mix x_<c>: separate tensors, or older fla's fused attn.x_x [6, C] in order r,w,k,v,a,g.
-  Tensor mix(int64_t l, char c, int64_t C) const {
-    const std::string off = concat("blocks.", l, ".att.x_", c);
-    if (!fla_ || ck_.contains(name(off))) return vec(off, C);
-    const std::string fused = concat("model.layers.", l, ".attn.x_x");
+  // Token-shift mix blocks.L.att.x_<c> from older fla's fused attn.x_x [6, C] (order r,w,k,v,a,g).
+  Tensor mix(const std::string& official, int64_t C) const {
+    const size_t dot = official.find('.', 7);
+    const std::string fused = "model.layers." + official.substr(7, dot - 7) + ".attn.x_x";
     const Tensor* t = ck_.find(fused);
-    GANDER_CHECK(t, ck_.source(), ": missing tensor '", name(off), "' (and no fused '", fused, "')");
+    GANDER_CHECK(t, ck_.source(), ": missing tensor '", name(official), "' (and no fused '", fused, "')");
     used_.insert(fused);
     GANDER_CHECK(t->shape() == (Shape{6, C}), ck_.source(), ": tensor '", fused, "': expected shape [6, ", C, "], got ",
                  shape_str(t->shape()));
-    const int64_t idx = int64_t(std::string("rwkvag").find(c));
+    const int64_t idx = int64_t(std::string("rwkvag").find(official.back()));
     return t->row(idx).to(DType::F32);
-  }
-  // A LoRA matrix in Linear layout [out, in]: official stores [in, out] (used as x @ A).
-  Tensor lora(const std::string& official, int64_t in, int64_t out) const {
-    const Tensor& t = get(official);
-    const Shape stored = fla_ ? Shape{out, in} : Shape{in, out};
-    GANDER_CHECK(t.shape() == stored, where(official), ": expected shape ", shape_str(stored), ", got ",
-                 shape_str(t.shape()));
-    if (fla_) return t.to(DType::F32);
-    const std::vector<float> v = t.to_f32_vector();
-    Tensor o = Tensor::empty(DType::F32, {out, in});
-    float* po = o.data<float>();
-    for (int64_t i = 0; i < in; ++i)
-      for (int64_t j = 0; j < out; ++j) po[j * in + i] = v[size_t(i * out + j)];
-    return o;
-  }
-  // A large matrix, kept in storage (or converted once if asked).
-  Tensor matrix(const std::string& official, Shape shape) const {
-    const Tensor& t = get(official);
-    GANDER_CHECK(t.shape() == shape, where(official), ": expected shape ", shape_str(shape), ", got ",
-                 shape_str(t.shape()));
-    GANDER_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::BF16 || t.dtype() == DType::F16, where(official),
-                 ": unsupported dtype ", dtype_name(t.dtype()));
-    if (convert_ && *convert_ != t.dtype()) return t.to(*convert_);
-    return t;
   }
   // Every tensor in the file must have been understood.
   void check_all_used() const {
@@ -123,7 +91,6 @@ class Reader {
 
  private:
   const io::Checkpoint& ck_;
-  const DType* convert_;
   bool fla_ = false;
   mutable std::set<std::string> used_;
 };
@@ -156,7 +123,7 @@ int64_t lora_rank(const Reader& rd, const std::string& official, int64_t C) {
 }  // namespace
 
 Weights load_weights(const io::Checkpoint& ck, const DType* convert) {
-  const Reader rd(ck, convert);
+  const Reader rd(ck);
   Weights w;
   w.source = ck.source();
   w.format = ck.format();
@@ -178,144 +145,113 @@ Weights load_weights(const io::Checkpoint& ck, const DType* convert) {
   c.rank_a = lora_rank(rd, "blocks.0.att.a1", c.n_embd);
   c.rank_g = lora_rank(rd, "blocks.0.att.g1", c.n_embd);
   c.rank_v = c.n_layer > 1 ? lora_rank(rd, "blocks.1.att.v1", c.n_embd) : 0;
-  const int64_t C = c.n_embd, F = c.dim_ffn;
-
-  w.emb = rd.matrix("emb.weight", {c.vocab, C});
-  w.matrix_dtype = w.emb.dtype();
-  w.ln0_w = rd.vec("blocks.0.ln0.weight", C);
-  w.ln0_b = rd.vec("blocks.0.ln0.bias", C);
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    const std::string p = concat("blocks.", l, ".");
-    LayerWeights L;
-    L.ln1_w = rd.vec(p + "ln1.weight", C);
-    L.ln1_b = rd.vec(p + "ln1.bias", C);
-    L.ln2_w = rd.vec(p + "ln2.weight", C);
-    L.ln2_b = rd.vec(p + "ln2.bias", C);
-    L.x_r = rd.mix(l, 'r', C);
-    L.x_w = rd.mix(l, 'w', C);
-    L.x_k = rd.mix(l, 'k', C);
-    L.x_v = rd.mix(l, 'v', C);
-    L.x_a = rd.mix(l, 'a', C);
-    L.x_g = rd.mix(l, 'g', C);
-    L.w0 = rd.vec(p + "att.w0", C);
-    L.a0 = rd.vec(p + "att.a0", C);
-    L.w1 = rd.lora(p + "att.w1", C, c.rank_w);
-    L.w2 = rd.lora(p + "att.w2", c.rank_w, C);
-    L.a1 = rd.lora(p + "att.a1", C, c.rank_a);
-    L.a2 = rd.lora(p + "att.a2", c.rank_a, C);
-    if (l > 0) {
-      L.v0 = rd.vec(p + "att.v0", C);
-      L.v1 = rd.lora(p + "att.v1", C, c.rank_v);
-      L.v2 = rd.lora(p + "att.v2", c.rank_v, C);
+  const int64_t C = c.n_embd;
+  w.layers.resize(size_t(c.n_layer));
+  for (const models::Param& p : w.params()) {
+    models::Param stored = p;  // how this file stores it
+    if (rd.fla()) stored.transposed = false, stored.file_shape = {};  // fla keeps Linear layout
+    if (!p.matrix && !p.transposed) {
+      // A vector of C: RWKV-LM stores [1, 1, C] (r_k [H, 64]), fla [C] or [1, 1, C]; any of them.
+      if (p.name.find(".att.x_") != std::string::npos && rd.fla() && !ck.contains(rd.name(p.name))) {
+        *p.slot = rd.mix(p.name, C);  // older fla's fused x_x
+        continue;
+      }
+      const Tensor& t = rd.get(p.name);
+      const bool r_k = p.name.ends_with(".att.r_k");
+      GANDER_CHECK(t.numel() == C && (r_k || t.dim(-1) == C), rd.where(p.name), ": expected shape ",
+                   shape_str(p.stored_shape()), " (or [", C, "]), got ", shape_str(t.shape()));
+      stored.file_shape = t.shape();
     }
-    L.g1 = rd.lora(p + "att.g1", C, c.rank_g);
-    L.g2 = rd.lora(p + "att.g2", c.rank_g, C);
-    L.k_k = rd.vec(p + "att.k_k", C);
-    L.k_a = rd.vec(p + "att.k_a", C);
-    {
-      const Tensor& rk = rd.get(p + "att.r_k");
-      GANDER_CHECK(rk.numel() == C, rd.where(p + "att.r_k"), ": expected shape [", c.n_head, ", ", kHeadSize, "], got ",
-                   shape_str(rk.shape()));
-      L.r_k = rk.reshape({C}).to(DType::F32);
-    }
-    L.receptance = rd.matrix(p + "att.receptance.weight", {C, C});
-    L.key = rd.matrix(p + "att.key.weight", {C, C});
-    L.value = rd.matrix(p + "att.value.weight", {C, C});
-    L.output = rd.matrix(p + "att.output.weight", {C, C});
-    L.ln_x_w = rd.vec(p + "att.ln_x.weight", C);
-    L.ln_x_b = rd.vec(p + "att.ln_x.bias", C);
-    L.ffn_x_k = rd.vec(p + "ffn.x_k", C);
-    L.ffn_key = rd.matrix(p + "ffn.key.weight", {F, C});
-    L.ffn_value = rd.matrix(p + "ffn.value.weight", {C, F});
-    w.layers.push_back(std::move(L));
+    *p.slot = models::from_stored(stored, rd.get(p.name), rd.where(p.name), convert);
   }
-  w.ln_out_w = rd.vec("ln_out.weight", C);
-  w.ln_out_b = rd.vec("ln_out.bias", C);
-  w.head = rd.matrix("head.weight", {c.vocab, C});
+  w.matrix_dtype = w.emb.dtype();
   rd.check_all_used();
   return w;
 }
 
-void Weights::for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const {
-  fn("emb.weight", emb);
-  fn("blocks.0.ln0.weight", ln0_w);
-  fn("blocks.0.ln0.bias", ln0_b);
+models::ParamTable Weights::params() {
+  using models::Init;
+  const Config& c = config;
+  const int64_t C = c.n_embd, F = c.dim_ffn, H = c.n_head;
+  const float s = 1.0f / std::sqrt(float(C));
+  const Init norm_w = Init::uniform(0.9f, 1.1f), norm_b = Init::uniform(-0.1f, 0.1f), mix = Init::uniform(0, 1);
+  models::ParamTable t;
+  // A vector of C held as [C], stored by RWKV-LM as `file` ([1, 1, C] for the token-shift mixes).
+  auto vec = [&](std::string name, Tensor* slot, Init init, Shape file = {}) {
+    t.push_back({std::move(name), slot, {C}, false, init, std::move(file)});
+  };
+  auto matrix = [&](std::string name, Tensor* slot, Shape shape, float std) {
+    t.push_back({std::move(name), slot, std::move(shape), true, Init::normal(std), {}});
+  };
+  // A LoRA matrix held in Linear layout [out, in]; RWKV-LM stores [in, out] (used as x @ A).
+  auto lora = [&](std::string name, Tensor* slot, int64_t in, int64_t out, float std) {
+    t.push_back({std::move(name), slot, {out, in}, false, Init::normal(std), {in, out}, true});
+  };
+  const Shape row{1, 1, C};
+  matrix("emb.weight", &emb, {c.vocab, C}, 1e-2f);
+  vec("blocks.0.ln0.weight", &ln0_w, norm_w);
+  vec("blocks.0.ln0.bias", &ln0_b, norm_b);
   for (size_t l = 0; l < layers.size(); ++l) {
-    const LayerWeights& L = layers[l];
+    LayerWeights& L = layers[l];
     const std::string p = concat("blocks.", l, ".");
-    const std::pair<const char*, const Tensor*> all[] = {
-        {"ln1.weight", &L.ln1_w}, {"ln1.bias", &L.ln1_b}, {"ln2.weight", &L.ln2_w}, {"ln2.bias", &L.ln2_b},
-        {"att.x_r", &L.x_r}, {"att.x_w", &L.x_w}, {"att.x_k", &L.x_k}, {"att.x_v", &L.x_v}, {"att.x_a", &L.x_a},
-        {"att.x_g", &L.x_g}, {"att.w0", &L.w0}, {"att.a0", &L.a0}, {"att.v0", &L.v0}, {"att.w1", &L.w1},
-        {"att.w2", &L.w2}, {"att.a1", &L.a1}, {"att.a2", &L.a2}, {"att.v1", &L.v1}, {"att.v2", &L.v2},
-        {"att.g1", &L.g1}, {"att.g2", &L.g2}, {"att.k_k", &L.k_k}, {"att.k_a", &L.k_a}, {"att.r_k", &L.r_k},
-        {"att.receptance.weight", &L.receptance}, {"att.key.weight", &L.key}, {"att.value.weight", &L.value},
-        {"att.output.weight", &L.output}, {"att.ln_x.weight", &L.ln_x_w}, {"att.ln_x.bias", &L.ln_x_b},
-        {"ffn.x_k", &L.ffn_x_k}, {"ffn.key.weight", &L.ffn_key}, {"ffn.value.weight", &L.ffn_value}};
-    for (auto& [n, t] : all)
-      if (t->defined()) fn(p + n, *t);
+    vec(p + "ln1.weight", &L.ln1_w, norm_w);
+    vec(p + "ln1.bias", &L.ln1_b, norm_b);
+    vec(p + "ln2.weight", &L.ln2_w, norm_w);
+    vec(p + "ln2.bias", &L.ln2_b, norm_b);
+    for (auto [n, x] : {std::pair{"att.x_r", &L.x_r}, {"att.x_w", &L.x_w}, {"att.x_k", &L.x_k}, {"att.x_v", &L.x_v},
+                        {"att.x_a", &L.x_a}, {"att.x_g", &L.x_g}})
+      vec(p + n, x, mix, row);
+    vec(p + "att.w0", &L.w0, Init::uniform(-6, 0), row);
+    vec(p + "att.a0", &L.a0, Init::uniform(-1, 1), row);
+    if (l > 0) vec(p + "att.v0", &L.v0, Init::uniform(-1, 1), row);  // layer 0 has no value residual
+    lora(p + "att.w1", &L.w1, C, c.rank_w, s);
+    lora(p + "att.w2", &L.w2, c.rank_w, C, 0.1f);
+    lora(p + "att.a1", &L.a1, C, c.rank_a, s);
+    lora(p + "att.a2", &L.a2, c.rank_a, C, 0.1f);
+    if (l > 0) {
+      lora(p + "att.v1", &L.v1, C, c.rank_v, s);
+      lora(p + "att.v2", &L.v2, c.rank_v, C, 0.1f);
+    }
+    lora(p + "att.g1", &L.g1, C, c.rank_g, s);
+    lora(p + "att.g2", &L.g2, c.rank_g, C, 0.1f);
+    vec(p + "att.k_k", &L.k_k, Init::uniform(0.5f, 1.5f), row);
+    vec(p + "att.k_a", &L.k_a, Init::uniform(0.5f, 1.5f), row);
+    vec(p + "att.r_k", &L.r_k, Init::uniform(-0.5f, 0.5f), {H, kHeadSize});
+    matrix(p + "att.receptance.weight", &L.receptance, {C, C}, s);
+    matrix(p + "att.key.weight", &L.key, {C, C}, s);
+    matrix(p + "att.value.weight", &L.value, {C, C}, s);
+    matrix(p + "att.output.weight", &L.output, {C, C}, s);
+    vec(p + "att.ln_x.weight", &L.ln_x_w, Init::uniform(0.5f, 1.0f));
+    vec(p + "att.ln_x.bias", &L.ln_x_b, norm_b);
+    vec(p + "ffn.x_k", &L.ffn_x_k, mix, row);
+    matrix(p + "ffn.key.weight", &L.ffn_key, {F, C}, s);
+    matrix(p + "ffn.value.weight", &L.ffn_value, {C, F}, 1.0f / std::sqrt(float(F)));
   }
-  fn("ln_out.weight", ln_out_w);
-  fn("ln_out.bias", ln_out_b);
-  fn("head.weight", head);
+  vec("ln_out.weight", &ln_out_w, norm_w);
+  vec("ln_out.bias", &ln_out_b, norm_b);
+  matrix("head.weight", &head, {c.vocab, C}, s);
+  return t;
 }
 
-uint64_t Weights::fingerprint() const {
-  Fingerprint f;
-  for_each([&f](const std::string& name, const Tensor& t) { f.add(name, t); });
-  return f.value();
+void Weights::for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const {
+  // The table points into the weights; walking it changes nothing.
+  models::for_each_param(const_cast<Weights&>(*this).params(), [&](const models::Param& p) { fn(p.name, *p.slot); });
 }
 
-int64_t Weights::bytes() const {
-  int64_t n = 0;
-  for_each([&](const std::string&, const Tensor& t) { n += int64_t(t.nbytes()); });
-  return n;
-}
+uint64_t Weights::fingerprint() const { return models::fingerprint_of(const_cast<Weights&>(*this).params()); }
+
+int64_t Weights::bytes() const { return models::bytes_of(const_cast<Weights&>(*this).params()); }
 
 Weights random_weights(const Config& c, DType matrix_dtype, uint64_t seed) {
   GANDER_CHECK(c.n_embd % kHeadSize == 0 && c.n_layer > 0 && c.vocab > 0, "random model: bad shape ", c.describe());
-  Rng rng(seed);
-  const int64_t C = c.n_embd, F = c.dim_ffn;
-  auto fill = [&](Shape s, float lo, float hi) {
-    Tensor t = Tensor::empty(DType::F32, std::move(s));
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = rng.uniform(lo, hi);
-    return t;
-  };
-  auto normal = [&](Shape s, float std, DType dt) { return random_normal(std::move(s), std, dt, rng.next_u64()); };
-  const float s = 1.0f / std::sqrt(float(C));
   Weights w;
   w.config = c;
   w.source = concat("random ", c.describe());
   w.format = "random";
   w.naming = "official (RWKV-LM)";
   w.matrix_dtype = matrix_dtype;
-  w.emb = normal({c.vocab, C}, 1e-2f, matrix_dtype);
-  w.ln0_w = fill({C}, 0.9f, 1.1f);
-  w.ln0_b = fill({C}, -0.1f, 0.1f);
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    LayerWeights L;
-    L.ln1_w = fill({C}, 0.9f, 1.1f), L.ln1_b = fill({C}, -0.1f, 0.1f);
-    L.ln2_w = fill({C}, 0.9f, 1.1f), L.ln2_b = fill({C}, -0.1f, 0.1f);
-    L.x_r = fill({C}, 0, 1), L.x_w = fill({C}, 0, 1), L.x_k = fill({C}, 0, 1);
-    L.x_v = fill({C}, 0, 1), L.x_a = fill({C}, 0, 1), L.x_g = fill({C}, 0, 1);
-    L.w0 = fill({C}, -6, 0), L.a0 = fill({C}, -1, 1);
-    L.w1 = normal({c.rank_w, C}, s, DType::F32), L.w2 = normal({C, c.rank_w}, 0.1f, DType::F32);
-    L.a1 = normal({c.rank_a, C}, s, DType::F32), L.a2 = normal({C, c.rank_a}, 0.1f, DType::F32);
-    if (l > 0) {
-      L.v0 = fill({C}, -1, 1);
-      L.v1 = normal({c.rank_v, C}, s, DType::F32), L.v2 = normal({C, c.rank_v}, 0.1f, DType::F32);
-    }
-    L.g1 = normal({c.rank_g, C}, s, DType::F32), L.g2 = normal({C, c.rank_g}, 0.1f, DType::F32);
-    L.k_k = fill({C}, 0.5f, 1.5f), L.k_a = fill({C}, 0.5f, 1.5f), L.r_k = fill({C}, -0.5f, 0.5f);
-    L.receptance = normal({C, C}, s, matrix_dtype), L.key = normal({C, C}, s, matrix_dtype);
-    L.value = normal({C, C}, s, matrix_dtype), L.output = normal({C, C}, s, matrix_dtype);
-    L.ln_x_w = fill({C}, 0.5f, 1.0f), L.ln_x_b = fill({C}, -0.1f, 0.1f);
-    L.ffn_x_k = fill({C}, 0, 1);
-    L.ffn_key = normal({F, C}, s, matrix_dtype), L.ffn_value = normal({C, F}, 1.0f / std::sqrt(float(F)), matrix_dtype);
-    w.layers.push_back(std::move(L));
-  }
-  w.ln_out_w = fill({C}, 0.9f, 1.1f), w.ln_out_b = fill({C}, -0.1f, 0.1f);
-  w.head = normal({c.vocab, C}, s, matrix_dtype);
+  w.layers.resize(size_t(c.n_layer));
+  models::init_params(w.params(), matrix_dtype, seed);
   return w;
 }
 

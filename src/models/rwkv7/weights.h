@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "io/checkpoint.h"
+#include "models/param_table.h"
 #include "models/rwkv7/config.h"
 
 namespace gander::rwkv7 {
@@ -37,7 +38,11 @@ struct Weights {
   std::string naming;             // "official (RWKV-LM)" or "fla / Hugging Face"
   DType matrix_dtype = DType::F32;
 
-  // Visits every tensor under its official name (LoRA matrices in their loaded [out, in] layout,
+  // Every parameter, declared once (official names, shapes, kinds, init, how RWKV-LM files store
+  // them); the table points into this struct. Load, save, random init, fingerprint and byte
+  // count all walk it.
+  models::ParamTable params();
+  // Visits every tensor under its official name (LoRA matrices in their held [out, in] layout,
   // vectors flattened), e.g. for the fingerprint and the byte count.
   void for_each(const std::function<void(const std::string&, const Tensor&)>& fn) const;
   // A stable 64-bit identity of these weights (shapes plus sampled bytes), recorded in state files.
