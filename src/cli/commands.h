@@ -38,4 +38,5 @@ void register_generate(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_forward(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_convert(CLI::App& app);
 }  // namespace gander::cli

@@ -115,6 +115,19 @@ void AtomicFile::commit() {
   }
 }
 
+void make_output_folder(const std::string& path, const char* what) {
+  GANDER_CHECK(!path.empty(), "empty path given for the ", what);
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st)) {
+    GANDER_CHECK(std::filesystem::is_directory(st), path, ": cannot write ", what, ": it exists and is not a folder");
+  } else {
+    std::filesystem::create_directories(path, ec);
+    GANDER_CHECK(!ec, path, ": cannot create the ", what, " folder: ", ec.message());
+  }
+  GANDER_CHECK(::access(path.c_str(), W_OK | X_OK) == 0, path, ": cannot write ", what, ": ", std::strerror(errno));
+}
+
 void write_file(const std::string& path, const std::string& contents) {
   AtomicFile f(path);
   f.write(contents.data(), contents.size());

@@ -32,6 +32,10 @@ class AtomicFile {
 // to. Throws "<path>: cannot write <what>: <reason>".
 void check_writable(const std::string& path, const char* what = "output");
 
+// An output folder: created (with its parents) if absent; an existing file there is an error.
+// Its files are then each written atomically.
+void make_output_folder(const std::string& path, const char* what = "output");
+
 // Writes a whole string through AtomicFile (JSON reports and the like).
 void write_file(const std::string& path, const std::string& contents);
 

@@ -68,6 +68,13 @@ int64_t bytes_of(const ParamTable& table) {
   return n;
 }
 
+io::NamedTensors stored_tensors(const ParamTable& table, const std::function<Param(const Param&)>& layout,
+                                const std::function<std::string(const std::string&)>& name, const DType* dtype) {
+  io::NamedTensors out;
+  for_each_param(table, [&](const Param& p) { out.emplace_back(name(p.name), to_stored(layout(p), dtype)); });
+  return out;
+}
+
 void convert_matrices(const ParamTable& table, DType dtype) {
   for_each_param(table, [dtype](const Param& p) {
     if (p.matrix && p.slot->dtype() != dtype) *p.slot = p.slot->to(dtype);

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "io/checkpoint.h"
+#include "io/safetensors.h"
 
 namespace gander::models {
 
@@ -46,6 +47,10 @@ void init_params(const ParamTable& table, DType matrix_dtype, uint64_t seed);
 void for_each_param(const ParamTable& table, const std::function<void(const Param&)>& fn);
 uint64_t fingerprint_of(const ParamTable& table);
 int64_t bytes_of(const ParamTable& table);
+// The table's tensors as a file stores them: `layout` gives each parameter's stored form (its
+// file_shape, transposition), `name` its name there; matrices in `dtype` if given.
+io::NamedTensors stored_tensors(const ParamTable& table, const std::function<Param(const Param&)>& layout,
+                                const std::function<std::string(const std::string&)>& name, const DType* dtype);
 // Converts every matrix to dtype (small tensors stay f32).
 void convert_matrices(const ParamTable& table, DType dtype);
 

@@ -82,6 +82,12 @@ std::unique_ptr<Runner> load_model(const std::string& path, const LoadOptions& o
   return detect(source).load(source, opt);
 }
 
+void convert_model(const std::string& in, const SaveOptions& opt) {
+  GANDER_CHECK(opt.names == "official" || opt.names == "hf", "--names must be 'official' or 'hf', got '", opt.names, "'");
+  ModelSource source = ModelSource::open(in);
+  detect(source).save(source, opt);
+}
+
 std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions& opt) {
   const size_t colon = spec.find(':');
   std::string examples;

@@ -33,6 +33,14 @@ struct ModelSource {
   static ModelSource open(const std::string& path);
 };
 
+// `gander convert`: where and how to write a model.
+struct SaveOptions {
+  std::string out;             // a .safetensors file, or a folder where the naming needs config.json
+  std::optional<DType> dtype;  // weight matrices converted to this dtype (small tensors stay f32)
+  std::string names = "official";  // "official": the architecture's own (RWKV-LM for RWKV-7, Hugging
+                                   // Face for Qwen2); "hf": Hugging Face / fla names in a folder
+};
+
 // How well a source matches an architecture.
 struct Detection {
   int score = 0;     // 0: not this architecture; 1: by tensor names; 2: by config.json
@@ -51,6 +59,8 @@ struct Architecture {
   std::unique_ptr<Runner> (*random)(const std::string& shape, const LoadOptions&);
   // Architecture-specific facts for `inspect` (configuration, naming, official parameter count).
   nlohmann::json (*describe)(ModelSource&);
+  // Writes the model as safetensors (with config.json for folder namings), atomically per file.
+  void (*save)(ModelSource&, const SaveOptions&);
 };
 
 const std::vector<const Architecture*>& architectures();
@@ -61,5 +71,7 @@ std::unique_ptr<Runner> load_model(const std::string& path, const LoadOptions& o
 // spec: "<architecture>:<shape>", e.g. "qwen2:L24,D896,H14,KV2,I4864,V151936,T".
 std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions& opt);
 const Architecture& architecture_named(const std::string& name);
+// Loads `in` (any path load_model takes) and writes it as `opt` says.
+void convert_model(const std::string& in, const SaveOptions& opt);
 
 }  // namespace gander::models

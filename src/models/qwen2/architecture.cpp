@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "io/atomic_file.h"
+#include "io/read_file.h"
+#include "io/safetensors.h"
+
 #include "models/qwen2/runner.h"
 #include "models/qwen2/weights.h"
 
@@ -56,6 +60,29 @@ nlohmann::json describe(models::ModelSource& s) {
           {"rms_norm_eps", std::stod(concat(c.rms_eps))},  // as written (a float's 7 digits), not 9.99999997e-07
           {"max_position_embeddings", c.max_positions}};
 }
+// A Hugging Face folder: model.safetensors, config.json (torch_dtype updated when converted) and the
+// tokenizer and generation files beside them, so that the copy runs as the original does.
+void save(models::ModelSource& s, const models::SaveOptions& o) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  GANDER_CHECK(!fs::equivalent(s.path, o.out, ec), o.out, ": the output is the model's own folder; give another");
+  Weights w = load_folder(s.path);
+  const DType* dtype = o.dtype ? &*o.dtype : nullptr;
+  const auto same = [](const models::Param& p) { return p; };
+  const auto name = [](const std::string& n) { return n; };
+  io::NamedTensors tensors = models::stored_tensors(w.params(), same, name, dtype);
+  io::make_output_folder(o.out);
+  io::save_safetensors(o.out + "/model.safetensors", tensors, {{"format", "pt"}});
+  io::JsonConfig cfg = io::JsonConfig::load((fs::path(s.path) / "config.json").string());
+  nlohmann::json j = cfg.json();
+  if (o.dtype) j["torch_dtype"] = *o.dtype == DType::BF16 ? "bfloat16" : *o.dtype == DType::F16 ? "float16" : "float32";
+  io::write_file(o.out + "/config.json", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  for (const char* f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                        "special_tokens_map.json"}) {
+    const fs::path from = fs::path(s.path) / f;
+    if (fs::is_regular_file(from, ec)) io::write_file(o.out + "/" + f, io::read_file(from.string(), 256ull << 20, f));
+  }
+}
 }  // namespace
 
 const models::Architecture& architecture() {
@@ -69,6 +96,7 @@ const models::Architecture& architecture() {
       .load = load,
       .random = random,
       .describe = describe,
+      .save = save,
   };
   return a;
 }

@@ -1,6 +1,10 @@
 #include "models/rwkv7/architecture.h"
 
 #include <algorithm>
+#include <map>
+
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
 
 #include "models/rwkv7/runner.h"
 #include "models/rwkv7/state.h"
@@ -47,6 +51,43 @@ nlohmann::json describe(models::ModelSource& s) {
           {"naming", w.naming},
           {"parameters_official_count", w.config.parameter_count()}};
 }
+// fla's config.json for these weights (sizes from the shapes; gander itself needs model_type only).
+nlohmann::json fla_config(const Config& c, DType dtype) {
+  return {{"model_type", "rwkv7"},
+          {"architectures", {"RWKV7ForCausalLM"}},
+          {"hidden_size", c.n_embd},
+          {"num_hidden_layers", c.n_layer},
+          {"head_dim", kHeadSize},
+          {"num_heads", c.n_head},
+          {"intermediate_size", c.dim_ffn},
+          {"vocab_size", c.vocab},
+          {"decay_low_rank_dim", c.rank_w},
+          {"a_low_rank_dim", c.rank_a},
+          {"v_low_rank_dim", c.rank_v},
+          {"gate_low_rank_dim", c.rank_g},
+          {"norm_eps", double(kLayerNormEps)},
+          {"hidden_act", "sqrelu"},
+          {"tie_word_embeddings", false},
+          {"torch_dtype", dtype == DType::BF16 ? "bfloat16" : dtype == DType::F16 ? "float16" : "float32"}};
+}
+
+void save(models::ModelSource& s, const models::SaveOptions& o) {
+  const io::Checkpoint ck = s.checkpoint ? std::move(*s.checkpoint) : io::load_checkpoint(s.path);
+  s.checkpoint.reset();
+  Weights w = load_weights(ck);  // matrices as stored; converted while written
+  const DType* dtype = o.dtype ? &*o.dtype : nullptr;
+  const std::map<std::string, std::string> meta = {{"format", "pt"}};
+  if (o.names == "official") {
+    io::check_writable(o.out, "output");
+    const auto same = [](const models::Param& p) { return p; };
+    const auto name = [](const std::string& n) { return n; };
+    io::save_safetensors(o.out, models::stored_tensors(w.params(), same, name, dtype), meta);
+    return;
+  }
+  io::make_output_folder(o.out);
+  io::save_safetensors(o.out + "/model.safetensors", models::stored_tensors(w.params(), fla_layout, fla_name, dtype), meta);
+  io::write_file(o.out + "/config.json", fla_config(w.config, o.dtype.value_or(w.matrix_dtype)).dump(2) + "\n");
+}
 }  // namespace
 
 const models::Architecture& architecture() {
@@ -60,6 +101,7 @@ const models::Architecture& architecture() {
       .load = load,
       .random = random,
       .describe = describe,
+      .save = save,
   };
   return a;
 }

@@ -10,6 +10,46 @@
 
 namespace gander::rwkv7 {
 
+std::string fla_name(const std::string& official) {
+  static const std::vector<std::pair<std::string, std::string>> global = {
+      {"emb.weight", "model.embeddings.weight"}, {"ln_out.weight", "model.norm.weight"},
+      {"ln_out.bias", "model.norm.bias"}, {"head.weight", "lm_head.weight"},
+      {"blocks.0.ln0.weight", "model.layers.0.pre_norm.weight"}, {"blocks.0.ln0.bias", "model.layers.0.pre_norm.bias"}};
+  for (auto& [o, f] : global)
+    if (official == o) return f;
+  // blocks.{l}.<rest>
+  const size_t dot = official.find('.', 7);
+  const std::string layer = official.substr(7, dot - 7), rest = official.substr(dot + 1);
+  static const std::vector<std::pair<std::string, std::string>> per_layer = {
+      {"ln1.weight", "attn_norm.weight"}, {"ln1.bias", "attn_norm.bias"}, {"ln2.weight", "ffn_norm.weight"},
+      {"ln2.bias", "ffn_norm.bias"}, {"att.w0", "attn.w_lora.lora.2.bias"}, {"att.a0", "attn.a_lora.lora.2.bias"},
+      {"att.v0", "attn.v_lora.lora.2.bias"}, {"att.w1", "attn.w_lora.lora.0.weight"},
+      {"att.w2", "attn.w_lora.lora.2.weight"}, {"att.a1", "attn.a_lora.lora.0.weight"},
+      {"att.a2", "attn.a_lora.lora.2.weight"}, {"att.v1", "attn.v_lora.lora.0.weight"},
+      {"att.v2", "attn.v_lora.lora.2.weight"}, {"att.g1", "attn.g_lora.lora.0.weight"},
+      {"att.g2", "attn.g_lora.lora.2.weight"}, {"att.receptance.weight", "attn.r_proj.weight"},
+      {"att.key.weight", "attn.k_proj.weight"}, {"att.value.weight", "attn.v_proj.weight"},
+      {"att.output.weight", "attn.o_proj.weight"}, {"att.ln_x.weight", "attn.g_norm.weight"},
+      {"att.ln_x.bias", "attn.g_norm.bias"}};
+  for (auto& [o, f] : per_layer)
+    if (rest == o) return "model.layers." + layer + "." + f;
+  if (rest.starts_with("att.")) return "model.layers." + layer + ".attn." + rest.substr(4);  // x_*, k_k, k_a, r_k
+  return "model.layers." + layer + "." + rest;                                             // ffn.*
+}
+
+models::Param fla_layout(models::Param p) {
+  p.transposed = false;  // fla keeps Linear layout
+  if (!p.matrix && p.shape.size() == 1) {
+    // fla: the token-shift mixes of attention [1, 1, C], r_k [H, 64], every other vector [C].
+    const bool mix = p.name.find(".att.x_") != std::string::npos;
+    const int64_t C = p.shape[0];
+    p.file_shape = mix ? Shape{1, 1, C} : p.name.ends_with(".att.r_k") ? Shape{C / kHeadSize, kHeadSize} : Shape{};
+  } else {
+    p.file_shape = {};
+  }
+  return p;
+}
+
 namespace {
 
 // Resolves official names to the checkpoint's own naming and layout.
@@ -26,33 +66,7 @@ class Reader {
   }
   bool fla() const { return fla_; }
 
-  std::string name(const std::string& official) const {
-    if (!fla_) return official;
-    static const std::vector<std::pair<std::string, std::string>> global = {
-        {"emb.weight", "model.embeddings.weight"}, {"ln_out.weight", "model.norm.weight"},
-        {"ln_out.bias", "model.norm.bias"}, {"head.weight", "lm_head.weight"},
-        {"blocks.0.ln0.weight", "model.layers.0.pre_norm.weight"}, {"blocks.0.ln0.bias", "model.layers.0.pre_norm.bias"}};
-    for (auto& [o, f] : global)
-      if (official == o) return f;
-    // blocks.{l}.<rest>
-    const size_t dot = official.find('.', 7);
-    const std::string layer = official.substr(7, dot - 7), rest = official.substr(dot + 1);
-    static const std::vector<std::pair<std::string, std::string>> per_layer = {
-        {"ln1.weight", "attn_norm.weight"}, {"ln1.bias", "attn_norm.bias"}, {"ln2.weight", "ffn_norm.weight"},
-        {"ln2.bias", "ffn_norm.bias"}, {"att.w0", "attn.w_lora.lora.2.bias"}, {"att.a0", "attn.a_lora.lora.2.bias"},
-        {"att.v0", "attn.v_lora.lora.2.bias"}, {"att.w1", "attn.w_lora.lora.0.weight"},
-        {"att.w2", "attn.w_lora.lora.2.weight"}, {"att.a1", "attn.a_lora.lora.0.weight"},
-        {"att.a2", "attn.a_lora.lora.2.weight"}, {"att.v1", "attn.v_lora.lora.0.weight"},
-        {"att.v2", "attn.v_lora.lora.2.weight"}, {"att.g1", "attn.g_lora.lora.0.weight"},
-        {"att.g2", "attn.g_lora.lora.2.weight"}, {"att.receptance.weight", "attn.r_proj.weight"},
-        {"att.key.weight", "attn.k_proj.weight"}, {"att.value.weight", "attn.v_proj.weight"},
-        {"att.output.weight", "attn.o_proj.weight"}, {"att.ln_x.weight", "attn.g_norm.weight"},
-        {"att.ln_x.bias", "attn.g_norm.bias"}};
-    for (auto& [o, f] : per_layer)
-      if (rest == o) return "model.layers." + layer + "." + f;
-    if (rest.starts_with("att.")) return "model.layers." + layer + ".attn." + rest.substr(4);  // x_*, k_k, k_a, r_k
-    return "model.layers." + layer + "." + rest;                                             // ffn.*
-  }
+  std::string name(const std::string& official) const { return fla_ ? fla_name(official) : official; }
 
   const Tensor* find(const std::string& official) const {
     used_.insert(name(official));
@@ -148,8 +162,7 @@ Weights load_weights(const io::Checkpoint& ck, const DType* convert) {
   const int64_t C = c.n_embd;
   w.layers.resize(size_t(c.n_layer));
   for (const models::Param& p : w.params()) {
-    models::Param stored = p;  // how this file stores it
-    if (rd.fla()) stored.transposed = false, stored.file_shape = {};  // fla keeps Linear layout
+    models::Param stored = rd.fla() ? fla_layout(p) : p;  // how this file stores it
     if (!p.matrix && !p.transposed) {
       // A vector of C: RWKV-LM stores [1, 1, C] (r_k [H, 64]), fla [C] or [1, 1, C]; any of them.
       if (p.name.find(".att.x_") != std::string::npos && rd.fla() && !ck.contains(rd.name(p.name))) {

@@ -50,6 +50,11 @@ struct Weights {
   int64_t bytes() const;
 };
 
+// The fla / Hugging Face name of an official RWKV-LM tensor name, and how fla stores a parameter
+// (Linear-layout LoRAs, [C] vectors but for the [1, 1, C] mixes and the [H, 64] r_k).
+std::string fla_name(const std::string& official);
+models::Param fla_layout(models::Param p);
+
 // Reads official RWKV-LM names (.pth or safetensors) or fla/HF names; sizes come from shapes, and
 // every tensor's shape is checked, with errors naming the tensor, the expected and the actual shape.
 // matrix_dtype: keep the checkpoint's storage (nullopt-like: pass the file dtype) or convert.
