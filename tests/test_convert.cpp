@@ -12,6 +12,7 @@ namespace gander::models {
 namespace {
 
 using test::error_of;
+using test::max_diff;
 
 const std::vector<int32_t> kIds = {1, 5, 77, 300, 2, 2, 9, 411, 0, 17};
 
@@ -20,13 +21,6 @@ Tensor logits_of(const std::string& path, const LoadOptions& opt = {}) {
   Tensor logits;
   m->feed(kIds, logits, true);
   return logits;
-}
-
-double max_diff(const Tensor& a, const Tensor& b) {
-  const auto x = a.to_f32_vector(), y = b.to_f32_vector();
-  double d = x.size() == y.size() ? 0 : INFINITY;
-  for (size_t i = 0; i < x.size() && i < y.size(); ++i) d = std::max(d, std::fabs(double(x[i]) - y[i]));
-  return d;
 }
 
 TEST(Convert, Rwkv7RoundTripsUnderBothNamings) {

@@ -15,6 +15,7 @@ namespace gander::rwkv7 {
 namespace {
 
 using test::error_of;
+using test::max_diff;
 
 io::NamedTensors all_tensors(const io::Checkpoint& ck) {
   io::NamedTensors out;
@@ -27,13 +28,6 @@ Tensor run(Model& m, const std::vector<int32_t>& ids) {
   Tensor logits;
   m.forward(ids, s, logits, true);
   return logits;
-}
-
-double max_diff(const Tensor& a, const Tensor& b) {
-  const auto x = a.to_f32_vector(), y = b.to_f32_vector();
-  double d = x.size() == y.size() ? 0 : INFINITY;
-  for (size_t i = 0; i < x.size() && i < y.size(); ++i) d = std::max(d, std::fabs(double(x[i]) - y[i]));
-  return d;
 }
 
 const std::vector<int32_t> kIds = {1, 5, 77, 300, 2, 2, 9, 411, 0, 17};

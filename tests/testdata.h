@@ -3,12 +3,15 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
 
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace gander::test {
 
@@ -27,6 +30,14 @@ inline std::string error_of(const std::function<void()>& fn) {
     return e.what();
   }
   return "";
+}
+
+// The largest absolute difference of two tensors' values (infinite if their sizes differ).
+inline double max_diff(const Tensor& a, const Tensor& b) {
+  const auto x = a.to_f32_vector(), y = b.to_f32_vector();
+  double d = x.size() == y.size() ? 0 : INFINITY;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) d = std::max(d, std::fabs(double(x[i]) - y[i]));
+  return d;
 }
 
 inline std::string temp_path(const std::string& name) {
