@@ -120,6 +120,56 @@ TEST_F(Rwkv7Files, AnFlaFolderLoadsByItsPath) {
   EXPECT_EQ(max_diff(a, b), 0.0);
 }
 
+TEST_F(Rwkv7Files, ABatchGivesEachSequenceItsOwnLogits) {
+  // Four sequences of different lengths, two of them from states advanced earlier: every row of
+  // the batched call matches the sequence run alone, and so does every state. A chunk of 8 rows
+  // splits the batch into passes, the 11-token sequence running alone in two chunks.
+  for (int64_t chunk : {512, 8}) {
+    Model m(load_weights(ck_), {.chunk = chunk});
+    const std::vector<std::vector<int32_t>> prompts = {{1, 5, 77, 300, 2}, {9}, {411, 0, 17, 3, 3, 3, 8, 8, 100, 200, 7}, {42, 43}};
+    std::vector<State> alone, batched;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      State s = State::zeros(m.config());
+      if (i % 2 == 1) {  // an earlier turn
+        Tensor ignored;
+        m.forward(std::vector<int32_t>{int32_t(20 + i), 21, 22}, s, ignored);
+      }
+      alone.push_back(s.clone());
+      batched.push_back(s.clone());
+    }
+    std::vector<SequenceInput> in;
+    for (size_t i = 0; i < prompts.size(); ++i) in.push_back({prompts[i], &batched[i]});
+    Tensor all;
+    m.forward_batch(in, all, true);
+    int64_t row = 0;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      Tensor want;
+      m.forward(prompts[i], alone[i], want, true);
+      EXPECT_LE(max_diff(all.rows(row, want.dim(0)), want), 1e-5) << "sequence " << i << ", chunk " << chunk;
+      row += want.dim(0);
+    }
+    // One decode step for all four (last-token logits), then the states.
+    std::vector<std::vector<int32_t>> next = {{7}, {8}, {9}, {10}};
+    for (size_t i = 0; i < next.size(); ++i) in[i] = {next[i], &batched[i]};
+    Tensor last;
+    m.forward_batch(in, last);
+    ASSERT_EQ(last.shape(), (Shape{4, m.config().vocab}));
+    for (size_t i = 0; i < next.size(); ++i) {
+      Tensor want;
+      m.forward(next[i], alone[i], want);
+      EXPECT_LE(max_diff(last.rows(int64_t(i), 1), want), 1e-5) << "sequence " << i;
+      for (int64_t l = 0; l < m.config().n_layer; ++l)
+        EXPECT_LE(max_diff(batched[i].wkv[size_t(l)], alone[i].wkv[size_t(l)]), 1e-5);
+    }
+  }
+  Model m(load_weights(ck_));
+  State s = State::zeros(m.config());
+  Tensor out;
+  const std::vector<int32_t> ids = {1};
+  const SequenceInput twice[] = {{ids, &s}, {ids, &s}};
+  EXPECT_NE(error_of([&] { m.forward_batch(twice, out); }).find("one state given for two sequences"), std::string::npos);
+}
+
 TEST_F(Rwkv7Files, SizesComeFromShapes) {
   const Config c = load_weights(ck_).config;
   EXPECT_EQ(c.n_layer, 2);

@@ -42,6 +42,7 @@ void register_bench(CLI::App& app) {
   auto prompt_tokens = std::make_shared<int64_t>(512);
   auto gen_tokens = std::make_shared<int64_t>(64);
   auto reps = std::make_shared<int>(3);
+  auto batch = std::make_shared<int64_t>(1);
   auto json_path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
   auto as_row = std::make_shared<bool>(false);
@@ -53,6 +54,11 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--gen-tokens", *gen_tokens, "Tokens decoded one at a time")
       ->capture_default_str()
       ->check(in_range(1, 1 << 20));
+  cmd->add_option("--batch", *batch,
+                  "Decode this many sequences together (each continuing from the prompt; the weights are read once "
+                  "per step for all): decode tokens/s is their sum")
+      ->capture_default_str()
+      ->check(in_range(1, 4096));
   cmd->add_option("--reps", *reps, "Repetitions (the median is reported)")->capture_default_str()->check(in_range(1, 1000));
   cmd->add_flag("--json", *as_json, "Print the result as JSON");
   cmd->add_flag("--markdown-row", *as_row, "Print one Markdown table row (bench/rwkv7.sh builds RESULTS tables)");
@@ -84,7 +90,9 @@ void register_bench(CLI::App& app) {
     // right before slowed the prefill that followed by ~15 %), and its shares are taken against
     // those: the reported shares are medians of per-repetition ratios.
     const bool bf16 = model->precision() == ops::Precision::BF16;
-    const double bytes_per_token = model->decode_bytes_per_token(*prompt_tokens + *gen_tokens / 2);
+    const int64_t B = *batch;
+    // Per decoded token: a batched step reads the weights once for all B sequences.
+    const double bytes_per_token = model->decode_bytes_per_step(*prompt_tokens + *gen_tokens / 2, B) / double(B);
     const double flops = model->prefill_flops(*prompt_tokens);
     std::vector<double> pre_tps, pre_share, peak, dec_tps, dec_share, bw;
     for (int r = 0; r < *reps; ++r) {
@@ -100,16 +108,17 @@ void register_bench(CLI::App& app) {
         const double dt = now_seconds() - t0;
         pre_tps.push_back(double(prompt.size()) / dt);
       }
-      int32_t next = 1;
+      if (B > 1) model->start_batch(B);  // B sequences continuing from the prompt
+      std::vector<int32_t> next(size_t(B), 1);
       t0 = now_seconds();
       for (int64_t i = 0; i < *gen_tokens; ++i) {
-        const int32_t one[1] = {next};
         if (threads.adaptive) governor.begin_step();
-        model->feed(one, logits);
+        if (B > 1) model->feed_batch(next, logits);
+        else model->feed(next, logits);
         if (threads.adaptive) governor.end_step();
-        next = int32_t(1 + (i * 7919) % (V - 1));
+        for (int64_t b = 0; b < B; ++b) next[size_t(b)] = int32_t(1 + ((i + 31 * b) * 7919) % (V - 1));
       }
-      dec_tps.push_back(double(*gen_tokens) / (now_seconds() - t0));
+      dec_tps.push_back(double(B * *gen_tokens) / (now_seconds() - t0));
       set_num_threads(threads.count);
       dec_share.push_back(dec_tps.back() / (bw.back() * 1e9 / bytes_per_token));
       if (!prompt.empty()) {
@@ -131,7 +140,7 @@ void register_bench(CLI::App& app) {
                         {"prefill_precision", bf16 ? "bf16" : "f32"}, {"threads", threads.count},
                         {"thread_policy", threads.adaptive ? "auto" : "fixed"},
                         {"load_seconds", load_s}, {"prompt_tokens", *prompt_tokens}, {"gen_tokens", *gen_tokens},
-                        {"reps", *reps}, {"prefill_tokens_per_s", pre}, {"prefill_gflops", pre_gflops},
+                        {"reps", *reps}, {"batch", B}, {"prefill_tokens_per_s", pre}, {"prefill_gflops", pre_gflops},
                         {"matmul_peak_gflops", mm_peak}, {"prefill_fraction_of_matmul_peak", pre_frac},
                         {"decode_tokens_per_s", dec}, {"bytes_per_token", bytes_per_token},
                         {"read_bandwidth_gbs", bw_med}, {"decode_ceiling_tokens_per_s", ceiling},
@@ -150,6 +159,8 @@ void register_bench(CLI::App& app) {
                   model->source().c_str(), dtype_name(model->matrix_dtype()), threads.describe().c_str());
       std::printf("prefill: %.1f tokens/s for %lld tokens (%s products: %.0f GFLOP/s, %.0f%% of the %.0f GFLOP/s matmul peak)\n",
                   pre, (long long)*prompt_tokens, bf16 ? "bf16" : "f32", pre_gflops, 100 * pre_frac, mm_peak);
+      if (B > 1) std::printf("decode:  %lld sequences at once, %.1f tokens/s in all (%.1f each)\n", (long long)B, dec,
+                             dec / double(B));
       std::printf("decode:  %.1f tokens/s (%.0f MB per token; ceiling %.1f tokens/s at %.1f GB/s read bandwidth: %.0f%%)\n",
                   dec, bytes_per_token / 1e6, ceiling, bw_med, 100 * dec_frac);
       if (dec_frac > 1) std::printf("         %s\n", over_ceiling_note(model->weight_bytes()).c_str());

@@ -42,6 +42,16 @@ class Runner {
   virtual ops::Precision precision() const = 0;
   // Bytes read per decoded token at a context of `position` tokens (weights, state or KV cache).
   virtual double decode_bytes_per_token(int64_t position) const = 0;
+  // Batched decoding (bench --batch; the server's continuous batching builds on it): start_batch
+  // makes `batch` sequences that continue from the current state, and each feed_batch call feeds
+  // one token to each of them in one forward pass (the weights read once for all), logits [B, V].
+  // Architectures that cannot batch yet say so.
+  virtual void start_batch(int64_t batch);
+  virtual void feed_batch(std::span<const int32_t> one_token_each, Tensor& logits);
+  // Bytes read per batched step: by default each sequence as if alone.
+  virtual double decode_bytes_per_step(int64_t position, int64_t batch) const {
+    return double(batch) * decode_bytes_per_token(position);
+  }
   // Matrix FLOPs of a prompt of n tokens (all layers for every token, the head for the last).
   virtual double prefill_flops(int64_t n) const = 0;
 };

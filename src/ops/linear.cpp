@@ -185,14 +185,19 @@ void gemv_jobs(std::span<const LinearJob> jobs, int64_t R) {
     const float* x = j.mix_to ? inputs[i].data() : j.x.data<float>();
     float* y = j.out.data<float>();
     float* v = j.accumulate ? products[i].data() : y;
-    if (j.W.layout() == Layout::Tiles && j.W.dtype() == DType::F32) {
-      const auto* t = static_cast<const float*>(j.W.storage());
-      (avx512 ? detail::gemv_tiles_f32_avx512 : detail::gemv_tiles_f32_portable)(x, R, t, K, n0, n1, v, N);
-    } else if (j.W.layout() == Layout::Tiles) {
-      const auto* t = static_cast<const uint16_t*>(j.W.storage());
-      (avx512 ? detail::gemv_tiles_avx512 : detail::gemv_tiles_portable)(x, R, t, K, n0, n1, v, N);
-    } else {
-      (avx512 ? detail::gemv_avx512 : detail::gemv_portable)(x, R, j.W.raw(), j.W.dtype(), K, n0, n1, v, N);
+    for (int64_t r0 = 0; r0 < R; r0 += kGemvKernelRows) {  // later groups find the chunk in L2
+      const int64_t g = std::min(kGemvKernelRows, R - r0);
+      const float* xg = x + r0 * K;
+      float* vg = v + r0 * N;
+      if (j.W.layout() == Layout::Tiles && j.W.dtype() == DType::F32) {
+        const auto* t = static_cast<const float*>(j.W.storage());
+        (avx512 ? detail::gemv_tiles_f32_avx512 : detail::gemv_tiles_f32_portable)(xg, g, t, K, n0, n1, vg, N);
+      } else if (j.W.layout() == Layout::Tiles) {
+        const auto* t = static_cast<const uint16_t*>(j.W.storage());
+        (avx512 ? detail::gemv_tiles_avx512 : detail::gemv_tiles_portable)(xg, g, t, K, n0, n1, vg, N);
+      } else {
+        (avx512 ? detail::gemv_avx512 : detail::gemv_portable)(xg, g, j.W.raw(), j.W.dtype(), K, n0, n1, vg, N);
+      }
     }
     const detail::Epilogue e = epilogue_of(j);
     if (!e.trivial()) detail::finish_rows(e, v, N, y, N, R, n0, n1);

@@ -22,8 +22,13 @@ enum class Precision {
 };
 const char* precision_name(Precision p);
 
-// Row counts up to this go to the matrix-vector kernel.
-inline constexpr int64_t kGemvMaxRows = 4;
+// Row counts up to this go to the matrix-vector kernels: one token, or one token of each of a
+// batch of sequences. The kernels take up to kGemvKernelRows rows at once; more rows run in
+// groups over each ~192 KB chunk of weights, which the later groups read from L2, so memory
+// sees the weights once. Each row's sums are the same whatever the row count: a batched step
+// gives every sequence exactly its single-sequence result.
+inline constexpr int64_t kGemvMaxRows = 16;
+inline constexpr int64_t kGemvKernelRows = 4;
 
 void linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, Precision p = Precision::F32);
 
@@ -76,7 +81,7 @@ struct InputRows {
   int64_t rows = 0;
 };
 
-// y[r, n] = x[r, :] . W[n, :] for n in [n_begin, n_end), r < rows <= kGemvMaxRows; y has row stride N.
+// y[r, n] = x[r, :] . W[n, :] for n in [n_begin, n_end), r < rows <= kGemvKernelRows; y has row stride N.
 using GemvFn = void (*)(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin,
                         int64_t n_end, float* y, int64_t N);
 void gemv_portable(const float* x, int64_t rows, const void* W, DType wt, int64_t K, int64_t n_begin, int64_t n_end,

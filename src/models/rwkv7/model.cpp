@@ -16,7 +16,7 @@ struct Model::Scratch {
   int64_t capacity = 0;
   Tensor h, x, xx, r, w, k, v, a, g, kk, b, y, v_first, hid;
   Tensor lora_w, lora_a, lora_g, lora_v;  // LoRA hidden activations [T, rank]
-  Tensor last;  // [1, C] for last-token logits
+  Tensor last;  // [rows, C]: the last token of each sequence, for their logits
 
   void ensure(const Config& c, int64_t T) {
     if (T <= capacity) return;
@@ -29,7 +29,7 @@ struct Model::Scratch {
     lora_a = Tensor::empty(DType::F32, {T, c.rank_a});
     lora_g = Tensor::empty(DType::F32, {T, c.rank_g});
     lora_v = Tensor::empty(DType::F32, {T, std::max<int64_t>(c.rank_v, 1)});
-    last = Tensor::empty(DType::F32, {1, C});
+    last = Tensor::empty(DType::F32, {T, C});
   }
 };
 
@@ -54,25 +54,32 @@ namespace {
 // The leading [T, width] of a scratch buffer.
 Tensor view(const Tensor& t, int64_t T, int64_t width) { return t.prefix({T, width}); }
 
-// xx[t] = x[t-1], xx[0] = the carried shift vector; then the carried vector becomes x[T-1].
-void token_shift(const Tensor& x, Tensor& xx, Tensor& carried, int64_t T, int64_t C) {
-  const float* px = x.data<float>();
-  float* pxx = xx.data<float>();
-  float* pc = carried.data<float>();
-  std::copy(pc, pc + C, pxx);
-  std::copy(px, px + (T - 1) * C, pxx + C);
-  std::copy(px + (T - 1) * C, px + T * C, pc);
+// Per segment: xx[t] = x[t-1], its first row the sequence's carried shift vector, which then
+// becomes the segment's last x. `carried` picks the vector (attention's or the FFN's) of a state.
+template <typename Carried>
+void token_shift(const Tensor& x, Tensor& xx, std::span<const Model::Segment> segs, int64_t l, int64_t C,
+                 Carried carried) {
+  for (const auto& sg : segs) {
+    const float* px = x.data<float>() + sg.row0 * C;
+    float* pxx = xx.data<float>() + sg.row0 * C;
+    float* pc = carried(*sg.state)[size_t(l)].template data<float>();
+    std::copy(pc, pc + C, pxx);
+    std::copy(px, px + (sg.rows - 1) * C, pxx + C);
+    std::copy(px + (sg.rows - 1) * C, px + sg.rows * C, pc);
+  }
 }
+std::vector<Tensor>& att_shift(State& s) { return s.att_shift; }
+std::vector<Tensor>& ffn_shift(State& s) { return s.ffn_shift; }
 }  // namespace
 
-void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
+void Model::time_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T) {
   const Config& c = w_.config;
   const LayerWeights& L = w_.layers[size_t(l)];
   const int64_t C = c.n_embd, N = kHeadSize;
   const ops::Precision p = opt_.precision;
   Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
   ops::layer_norm(h, L.ln1_w, L.ln1_b, kLayerNormEps, x);
-  token_shift(x, xx, state.att_shift[size_t(l)], T, C);
+  token_shift(x, xx, segs, l, C, att_shift);
 
   Tensor r = view(s.r, T, C), w = view(s.w, T, C), k = view(s.k, T, C), v = view(s.v, T, C);
   Tensor a = view(s.a, T, C), g = view(s.g, T, C), nu = view(s.y, T, C);
@@ -110,18 +117,27 @@ void Model::time_mix(int64_t l, Scratch& s, State& state, int64_t T) {
   ops::Wkv7Prepare prep{k, w, a, L.k_k, L.k_a, kk, b};
   ops::wkv7_prepare(prep, N);
   Tensor y = view(s.y, T, C);
-  ops::wkv7({r, w, k, v, kk, b}, state.wkv[size_t(l)], y);
+  for (const Segment& sg : segs) {  // the recurrence walks each sequence's rows on its own state
+    if (segs.size() == 1) {
+      ops::wkv7({r, w, k, v, kk, b}, sg.state->wkv[size_t(l)], y);
+      break;
+    }
+    Tensor ys = y.rows(sg.row0, sg.rows);
+    ops::wkv7({r.rows(sg.row0, sg.rows), w.rows(sg.row0, sg.rows), k.rows(sg.row0, sg.rows), v.rows(sg.row0, sg.rows),
+               kk.rows(sg.row0, sg.rows), b.rows(sg.row0, sg.rows)},
+              sg.state->wkv[size_t(l)], ys);
+  }
   ops::wkv7_output({y, r, k, v, g, L.ln_x_w, L.ln_x_b, L.r_k, kGroupNormEps}, N, y);
   ops::linear({.x = y, .W = L.output, .bias = nullptr, .out = h, .accumulate = true}, p);  // residual
 }
 
-void Model::channel_mix(int64_t l, Scratch& s, State& state, int64_t T) {
+void Model::channel_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T) {
   const Config& c = w_.config;
   const LayerWeights& L = w_.layers[size_t(l)];
   const int64_t C = c.n_embd;
   Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
   ops::layer_norm(h, L.ln2_w, L.ln2_b, kLayerNormEps, x);
-  token_shift(x, xx, state.ffn_shift[size_t(l)], T, C);
+  token_shift(x, xx, segs, l, C, ffn_shift);
   Tensor hid = view(s.hid, T, c.dim_ffn);
   ops::linear({.x = x, .W = L.ffn_key, .bias = nullptr, .out = hid, .act = ops::Act::ReluSquared, .mix_to = &xx,
                .mix = &L.ffn_x_k},
@@ -129,7 +145,8 @@ void Model::channel_mix(int64_t l, Scratch& s, State& state, int64_t T) {
   ops::linear({.x = hid, .W = L.ffn_value, .bias = nullptr, .out = h, .accumulate = true}, opt_.precision);
 }
 
-void Model::run_chunk(std::span<const int32_t> ids, State& state, Tensor* logits, bool all_logits, Tensor* hidden) {
+void Model::run_rows(std::span<const int32_t> ids, std::span<const Segment> segs, Tensor* logits, bool all_logits,
+                     Tensor* hidden) {
   const Config& c = w_.config;
   const int64_t T = int64_t(ids.size()), C = c.n_embd, L = c.n_layer;
   Scratch& s = *scratch_;
@@ -145,23 +162,36 @@ void Model::run_chunk(std::span<const int32_t> ids, State& state, Tensor* logits
   };
   record(0);
   for (int64_t l = 0; l < L; ++l) {
-    time_mix(l, s, state, T);
-    channel_mix(l, s, state, T);
+    time_mix(l, s, segs, T);
+    channel_mix(l, s, segs, T);
     record(l + 1);
   }
   if (!logits) return;
-  Tensor rows = all_logits ? h : h.rows(T - 1, 1);
-  Tensor normed = all_logits ? view(s.x, T, C) : s.last;
+  if (all_logits) {
+    Tensor normed = view(s.x, T, C);
+    ops::layer_norm(h, w_.ln_out_w, w_.ln_out_b, kLayerNormEps, normed);
+    ops::linear(normed, w_.head, nullptr, *logits, opt_.precision);
+    return;
+  }
+  // Each sequence's last row.
+  const int64_t B = int64_t(segs.size());
+  Tensor rows = view(s.y, B, C), normed = view(s.last, B, C);
+  for (int64_t i = 0; i < B; ++i) rows.rows(i, 1).copy_from(h.rows(segs[size_t(i)].row0 + segs[size_t(i)].rows - 1, 1));
   ops::layer_norm(rows, w_.ln_out_w, w_.ln_out_b, kLayerNormEps, normed);
   ops::linear(normed, w_.head, nullptr, *logits, opt_.precision);
 }
 
-void Model::forward(std::span<const int32_t> ids, State& state, Tensor& logits, bool all_logits) {
+void Model::check_input(std::span<const int32_t> ids, const State& state) const {
   const Config& c = w_.config;
   GANDER_CHECK(!ids.empty(), "forward: no tokens to process");
   GANDER_CHECK(state.matches(c), "forward: the state does not match the model ", c.describe());
   for (int32_t id : ids)
     GANDER_CHECK(id >= 0 && id < c.vocab, "token id ", id, " is out of range for this model's vocabulary of ", c.vocab);
+}
+
+void Model::forward(std::span<const int32_t> ids, State& state, Tensor& logits, bool all_logits) {
+  const Config& c = w_.config;
+  check_input(ids, state);
   const int64_t T = int64_t(ids.size()), V = c.vocab;
   const Shape want = all_logits ? Shape{T, V} : Shape{1, V};
   if (!logits.defined() || logits.shape() != want) logits = Tensor::empty(DType::F32, want);
@@ -169,11 +199,56 @@ void Model::forward(std::span<const int32_t> ids, State& state, Tensor& logits, 
   for (int64_t t0 = 0; t0 < T; t0 += chunk) {
     const int64_t n = std::min(chunk, T - t0);
     const bool last = t0 + n == T;
+    const Segment seg{0, n, &state};
     if (all_logits) {
       Tensor part = logits.rows(t0, n);
-      run_chunk(ids.subspan(size_t(t0), size_t(n)), state, &part, true, nullptr);
+      run_rows(ids.subspan(size_t(t0), size_t(n)), {&seg, 1}, &part, true, nullptr);
     } else {
-      run_chunk(ids.subspan(size_t(t0), size_t(n)), state, last ? &logits : nullptr, false, nullptr);
+      run_rows(ids.subspan(size_t(t0), size_t(n)), {&seg, 1}, last ? &logits : nullptr, false, nullptr);
+    }
+  }
+}
+
+void Model::forward_batch(std::span<const SequenceInput> seqs, Tensor& logits, bool all_logits) {
+  const Config& c = w_.config;
+  GANDER_CHECK(!seqs.empty(), "forward_batch: no sequences");
+  int64_t total = 0;
+  for (const SequenceInput& q : seqs) {
+    GANDER_CHECK(q.state, "forward_batch: a sequence without a state");
+    check_input(q.ids, *q.state);
+    for (const SequenceInput& o : seqs)
+      GANDER_CHECK(&o == &q || o.state != q.state, "forward_batch: one state given for two sequences");
+    total += int64_t(q.ids.size());
+  }
+  const int64_t B = int64_t(seqs.size()), V = c.vocab;
+  const Shape want = all_logits ? Shape{total, V} : Shape{B, V};
+  if (!logits.defined() || logits.shape() != want) logits = Tensor::empty(DType::F32, want);
+  // Passes: consecutive sequences while their rows fit in one chunk; a longer sequence on its own.
+  const int64_t chunk = opt_.chunk_or_default();
+  std::vector<int32_t> ids;
+  std::vector<Segment> segs;
+  int64_t out_row = 0;  // the pass's first row in `logits`
+  for (int64_t i = 0; i <= B; ++i) {
+    const bool fits = i < B && int64_t(ids.size() + seqs[size_t(i)].ids.size()) <= chunk;
+    if (fits) {
+      const SequenceInput& q = seqs[size_t(i)];
+      segs.push_back({int64_t(ids.size()), int64_t(q.ids.size()), q.state});
+      ids.insert(ids.end(), q.ids.begin(), q.ids.end());
+      continue;
+    }
+    if (!segs.empty()) {
+      Tensor part = logits.rows(out_row, all_logits ? int64_t(ids.size()) : int64_t(segs.size()));
+      run_rows(ids, segs, &part, all_logits, nullptr);
+      out_row += part.dim(0);
+      ids.clear(), segs.clear();
+    }
+    if (i < B && int64_t(seqs[size_t(i)].ids.size()) > chunk) {  // longer than a chunk: alone, in chunks
+      const SequenceInput& q = seqs[size_t(i)];
+      Tensor part = logits.rows(out_row, all_logits ? int64_t(q.ids.size()) : 1);
+      forward(q.ids, *q.state, part, all_logits);
+      out_row += part.dim(0);
+    } else if (i < B) {
+      --i;  // start the next pass with this sequence
     }
   }
 }
@@ -183,7 +258,8 @@ void Model::forward_hidden(std::span<const int32_t> ids, State& state, Tensor& h
   GANDER_CHECK(!ids.empty() && state.matches(c), "forward_hidden: empty input or mismatched state");
   hidden = Tensor::empty(DType::F32, {int64_t(ids.size()), c.n_layer + 1, c.n_embd});
   for (int32_t id : ids) GANDER_CHECK(id >= 0 && id < c.vocab, "token id ", id, " is out of range");
-  run_chunk(ids, state, nullptr, false, &hidden);
+  const Segment seg{0, int64_t(ids.size()), &state};
+  run_rows(ids, {&seg, 1}, nullptr, false, &hidden);
 }
 
 }  // namespace gander::rwkv7

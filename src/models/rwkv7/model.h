@@ -22,6 +22,12 @@ struct ForwardOptions {
   int64_t chunk_or_default() const { return chunk > 0 ? chunk : precision == ops::Precision::BF16 ? 256 : 512; }
 };
 
+// One sequence's part of a batched call: its tokens and the state they advance.
+struct SequenceInput {
+  std::span<const int32_t> ids;
+  State* state;
+};
+
 class Model {
  public:
   explicit Model(Weights weights, ForwardOptions options = {});
@@ -34,15 +40,29 @@ class Model {
   // Feeds ids through the model from `state` (advanced in place). Writes logits [T, V] for every
   // token when all_logits, else [1, V] for the last token only. Ids are checked against the vocab.
   void forward(std::span<const int32_t> ids, State& state, Tensor& logits, bool all_logits = false);
+  // Several sequences in one call: their rows go through every matrix product together (the
+  // weights are read once for all of them), while token shift and the WKV recurrence run per
+  // sequence on its own state. logits: [sum of T, V] when all_logits, else [B, V] (each
+  // sequence's last token). One sequence is exactly forward(). Sequences whose rows together
+  // exceed the chunk length run in several passes.
+  void forward_batch(std::span<const SequenceInput> seqs, Tensor& logits, bool all_logits = false);
   // The residual stream after each block for one chunk (debugging / tests against hidden_rnn).
   // hidden: [T, L+1, C].
   void forward_hidden(std::span<const int32_t> ids, State& state, Tensor& hidden);
 
+  // The rows of one pass: consecutive runs of rows, each a slice of one sequence.
+  struct Segment {
+    int64_t row0, rows;
+    State* state;
+  };
+
  private:
   struct Scratch;
-  void run_chunk(std::span<const int32_t> ids, State& state, Tensor* logits, bool all_logits, Tensor* hidden);
-  void time_mix(int64_t l, Scratch& s, State& state, int64_t T);
-  void channel_mix(int64_t l, Scratch& s, State& state, int64_t T);
+  void check_input(std::span<const int32_t> ids, const State& state) const;
+  void run_rows(std::span<const int32_t> ids, std::span<const Segment> segs, Tensor* logits, bool all_logits,
+                Tensor* hidden);
+  void time_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T);
+  void channel_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T);
 
   Weights w_;
   ForwardOptions opt_;

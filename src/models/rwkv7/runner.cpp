@@ -38,6 +38,22 @@ class Rwkv7Runner final : public Runner {
     const Config& c = m_->config();
     return double(m_->weights().bytes() - int64_t(m_->weights().emb.nbytes())) + 2.0 * double(c.n_layer * c.n_head * 64 * 64 * 4);
   }
+  double decode_bytes_per_step(int64_t position, int64_t batch) const override {
+    const double state = 2.0 * double(m_->config().n_layer * m_->config().n_head * 64 * 64 * 4);
+    return decode_bytes_per_token(position) + double(batch - 1) * state;  // the weights once
+  }
+  void start_batch(int64_t batch) override {
+    GANDER_CHECK(batch >= 1, "start_batch: batch must be at least 1, got ", batch);
+    batch_.clear();
+    for (int64_t i = 0; i < batch; ++i) batch_.push_back(state_.clone());
+  }
+  void feed_batch(std::span<const int32_t> tokens, Tensor& logits) override {
+    GANDER_CHECK(tokens.size() == batch_.size(), "feed_batch: ", tokens.size(), " tokens for ", batch_.size(),
+                 " sequences");
+    std::vector<SequenceInput> in;
+    for (size_t i = 0; i < tokens.size(); ++i) in.push_back({tokens.subspan(i, 1), &batch_[i]});
+    m_->forward_batch(in, logits);
+  }
   double prefill_flops(int64_t n) const override {
     const Config& c = m_->config();
     return 2.0 * double(c.parameter_count() - 2 * c.vocab * c.n_embd) * double(n) + 2.0 * double(c.vocab * c.n_embd);
@@ -46,6 +62,7 @@ class Rwkv7Runner final : public Runner {
  private:
   std::unique_ptr<Model> m_;
   State initial_, state_;
+  std::vector<State> batch_;  // the sequences of start_batch
 };
 }  // namespace
 
