@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_args.h"
+#include "core/cpu.h"
 #include "core/threads.h"
 #include "core/timer.h"
 #include "models/rwkv7/model.h"
@@ -84,9 +85,10 @@ void register_demo(CLI::App& app) {
     const double decode = steps / (now_seconds() - t0);
     const double bw = ops::measure_read_bandwidth(size_t(1) << 30, 3);
     const double bytes = double(model.weights().bytes() - int64_t(model.weights().emb.nbytes()));
-    std::printf("4. Speed: prefill %.0f tokens/s (512-token prompt, bf16 matrix units);\n"
+    std::printf("4. Speed: prefill %.0f tokens/s (512-token prompt, %s);\n"
                 "   decode %.1f tokens/s = %.0f%% of the %.1f tokens/s that %.1f GB/s of memory bandwidth allows.\n",
-                prefill, decode, 100 * decode / (bw * 1e9 / bytes), bw * 1e9 / bytes, bw);
+                prefill, cpu_has_amx_bf16() ? "bf16 on the AMX matrix units" : "bf16 weights widened to f32: no AMX here",
+                decode, 100 * decode / (bw * 1e9 / bytes), bw * 1e9 / bytes, bw);
     std::printf("\nNext: `gander generate MODEL.pth --tokenizer rwkv_vocab_v20230424.txt --prompt ...`,\n"
                 "`gander chat`, `gander bench --random rwkv7:L24,D1024,V65536`, `gander bench-ops`.\n");
   });
