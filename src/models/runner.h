@@ -45,7 +45,7 @@ class Runner {
   // Batched decoding (bench --batch; the server's continuous batching builds on it): start_batch
   // makes `batch` sequences that continue from the current state, and each feed_batch call feeds
   // one token to each of them in one forward pass (the weights read once for all), logits [B, V].
-  // Architectures that cannot batch yet say so.
+  // An architecture without a batched forward says so.
   virtual void start_batch(int64_t batch);
   virtual void feed_batch(std::span<const int32_t> one_token_each, Tensor& logits);
   // Bytes read per batched step: by default each sequence as if alone.

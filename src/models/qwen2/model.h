@@ -23,6 +23,12 @@ struct Trace {
   std::vector<Tensor> attn_output;  // L entries of [T, D]: self-attention output after o_proj
 };
 
+// One sequence's part of a batched call: its tokens and the KV cache they extend.
+struct SequenceInput {
+  std::span<const int32_t> ids;
+  KvCache* cache;
+};
+
 class Model {
  public:
   explicit Model(Weights w, ForwardOptions opt = {});
@@ -33,9 +39,21 @@ class Model {
 
   void forward(std::span<const int32_t> ids, KvCache& cache, Tensor& logits, bool all_logits = false);
   void forward_trace(std::span<const int32_t> ids, KvCache& cache, Tensor& logits, Trace& trace);
+  // Several sequences in one call, as rwkv7::Model::forward_batch: their rows share every matrix
+  // product; RoPE positions, the new keys and values and the attention are each sequence's own.
+  // logits: [sum of T, V] when all_logits, else [B, V].
+  void forward_batch(std::span<const SequenceInput> seqs, Tensor& logits, bool all_logits = false);
+
+  // The rows of one pass: consecutive runs of rows, each a slice of one sequence.
+  struct Segment {
+    int64_t row0, rows;
+    KvCache* cache;
+  };
 
  private:
-  void run_chunk(std::span<const int32_t> ids, KvCache& cache, Tensor* logits, bool all_logits, Trace* trace);
+  void check_input(std::span<const int32_t> ids, const KvCache& cache) const;
+  void run_rows(std::span<const int32_t> ids, std::span<const Segment> segs, Tensor* logits, bool all_logits,
+                Trace* trace);
   Weights w_;
   ForwardOptions opt_;
   uint64_t fingerprint_;

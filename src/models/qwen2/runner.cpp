@@ -59,6 +59,27 @@ class Qwen2Runner final : public Runner {
     const int64_t matrices = m_->weights().bytes() - (c.tied_embeddings ? 0 : int64_t(m_->weights().embed.nbytes()));
     return double(matrices) + double(2 * c.n_layer * position * c.n_kv_head * c.head_dim * 4);
   }
+  double decode_bytes_per_step(int64_t position, int64_t batch) const override {
+    const Config& c = m_->config();
+    const double kv = double(2 * c.n_layer * position * c.n_kv_head * c.head_dim * 4);
+    return decode_bytes_per_token(position) + double(batch - 1) * kv;  // the weights once
+  }
+  void start_batch(int64_t batch) override {
+    GANDER_CHECK(batch >= 1, "start_batch: batch must be at least 1, got ", batch);
+    batch_.clear();
+    for (int64_t i = 0; i < batch; ++i) batch_.push_back(cache_.clone());
+  }
+  void feed_batch(std::span<const int32_t> tokens, Tensor& logits) override {
+    GANDER_CHECK(tokens.size() == batch_.size(), "feed_batch: ", tokens.size(), " tokens for ", batch_.size(),
+                 " sequences");
+    std::vector<SequenceInput> in;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      GANDER_CHECK(batch_[i].length < m_->config().max_positions, "context full: sequence ", i, " holds ",
+                   batch_[i].length, " tokens (max_position_embeddings)");
+      in.push_back({tokens.subspan(i, 1), &batch_[i]});
+    }
+    m_->forward_batch(in, logits);
+  }
   double prefill_flops(int64_t n) const override {
     const Config& c = m_->config();
     const double layer = 2.0 * double(parameter_count() - c.vocab * c.hidden * (c.tied_embeddings ? 1 : 2));
@@ -69,6 +90,7 @@ class Qwen2Runner final : public Runner {
  private:
   std::unique_ptr<Model> m_;
   KvCache cache_;
+  std::vector<KvCache> batch_;  // the sequences of start_batch
   int64_t epoch_ = 0;  // counts resets and loads: a snapshot from before one cannot be restored
 };
 }  // namespace

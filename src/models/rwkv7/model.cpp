@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/batch_plan.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
 #include "ops/norm.h"
@@ -223,34 +224,13 @@ void Model::forward_batch(std::span<const SequenceInput> seqs, Tensor& logits, b
   const int64_t B = int64_t(seqs.size()), V = c.vocab;
   const Shape want = all_logits ? Shape{total, V} : Shape{B, V};
   if (!logits.defined() || logits.shape() != want) logits = Tensor::empty(DType::F32, want);
-  // Passes: consecutive sequences while their rows fit in one chunk; a longer sequence on its own.
-  const int64_t chunk = opt_.chunk_or_default();
-  std::vector<int32_t> ids;
-  std::vector<Segment> segs;
-  int64_t out_row = 0;  // the pass's first row in `logits`
-  for (int64_t i = 0; i <= B; ++i) {
-    const bool fits = i < B && int64_t(ids.size() + seqs[size_t(i)].ids.size()) <= chunk;
-    if (fits) {
-      const SequenceInput& q = seqs[size_t(i)];
-      segs.push_back({int64_t(ids.size()), int64_t(q.ids.size()), q.state});
-      ids.insert(ids.end(), q.ids.begin(), q.ids.end());
-      continue;
-    }
-    if (!segs.empty()) {
-      Tensor part = logits.rows(out_row, all_logits ? int64_t(ids.size()) : int64_t(segs.size()));
-      run_rows(ids, segs, &part, all_logits, nullptr);
-      out_row += part.dim(0);
-      ids.clear(), segs.clear();
-    }
-    if (i < B && int64_t(seqs[size_t(i)].ids.size()) > chunk) {  // longer than a chunk: alone, in chunks
-      const SequenceInput& q = seqs[size_t(i)];
-      Tensor part = logits.rows(out_row, all_logits ? int64_t(q.ids.size()) : 1);
-      forward(q.ids, *q.state, part, all_logits);
-      out_row += part.dim(0);
-    } else if (i < B) {
-      --i;  // start the next pass with this sequence
-    }
-  }
+  models::run_passes(
+      seqs, opt_.chunk_or_default(), all_logits, logits,
+      [](int64_t row0, int64_t rows, const SequenceInput& q) { return Segment{row0, rows, q.state}; },
+      [&](const SequenceInput& q, Tensor& part) { forward(q.ids, *q.state, part, all_logits); },
+      [&](std::span<const int32_t> ids, std::span<const Segment> segs, Tensor& part) {
+        run_rows(ids, segs, &part, all_logits, nullptr);
+      });
 }
 
 void Model::forward_hidden(std::span<const int32_t> ids, State& state, Tensor& hidden) {
