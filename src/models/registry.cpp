@@ -37,7 +37,7 @@ ModelSource ModelSource::open(const std::string& path) {
   s.folder = fs::is_directory(st);
   if (s.folder) {
     const fs::path cfg = fs::path(path) / "config.json";
-    if (fs::exists(cfg)) {
+    if (fs::exists(cfg, ec)) {
       const io::JsonConfig j = io::JsonConfig::load(cfg.string());  // an object, or it throws
       if (j.has("model_type")) s.model_type = j.get_string("model_type");
       if (j.has("architectures") && j.json()["architectures"].is_array())
