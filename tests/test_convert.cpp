@@ -41,6 +41,9 @@ TEST(Convert, Rwkv7RoundTripsUnderBothNamings) {
   EXPECT_NE(error_of([&] { convert_model(src, {hf, std::nullopt, "official"}); }).find("it is a folder"),
             std::string::npos);
   EXPECT_NE(error_of([&] { convert_model(src, {official, std::nullopt, "gguf"}); }).find("--names"), std::string::npos);
+  // A folder naming needs a folder: an existing file there is refused, not replaced.
+  EXPECT_NE(error_of([&] { convert_model(src, {official, std::nullopt, "hf"}); }).find("exists and is not a folder"),
+            std::string::npos);
 }
 
 TEST(Convert, ADtypeConversionIsTheConvertedModel) {
