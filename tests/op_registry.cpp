@@ -10,6 +10,7 @@
 #include "ops/rope.h"
 #include "ops/softmax.h"
 #include "ops/tiles.h"
+#include "ops/repeat_heads.h"
 #include "ops/wkv7.h"
 
 namespace gander::test {
@@ -407,11 +408,11 @@ OpCase wkv7_portable_case() {
   return c;
 }
 
-OpCase wkv7_prepare_case() {
+OpCase wkv7_prepare_case(ops::Wkv7Keys keys) {
   OpCase c;
-  c.name = "wkv7_prepare";
-  c.grid = {{1, 1, 64}, {3, 2, 64}, {17, 12, 64}, {5, 3, 16}};
-  c.forward = [](const Sizes& s, Rng& rng) {
+  c.name = keys == ops::Wkv7Keys::Goose ? "wkv7_prepare" : "wkv7_prepare_balanced";
+  c.grid = {{1, 1, 64}, {3, 2, 64}, {17, 12, 64}, {5, 3, 16}, {4, 2, 128}};
+  c.forward = [keys](const Sizes& s, Rng& rng) {
     const int64_t T = s[0], C = s[1] * s[2], N = s[2];
     Tensor k = random_tensor(rng, {T, C}), d = random_tensor(rng, {T, C}, 3.0f), a = random_tensor(rng, {T, C});
     for (int64_t i = 0; i < T * C; ++i) a.data<float>()[i] = 1.0f / (1.0f + std::exp(-a.data<float>()[i]));
@@ -419,7 +420,9 @@ OpCase wkv7_prepare_case() {
     Tensor k1 = k.clone(), d1 = d.clone(), k2 = k.clone(), d2 = d.clone();
     Tensor ai1 = Tensor::empty(DType::F32, {T, C}), bi1 = Tensor::empty(DType::F32, {T, C});
     Tensor ai2 = Tensor::empty(DType::F32, {T, C}), bi2 = Tensor::empty(DType::F32, {T, C});
-    ops::Wkv7Prepare p1{k1, d1, a, kk, ka, ai1, bi1}, p2{k2, d2, a, kk, ka, ai2, bi2};
+    const bool goose = keys == ops::Wkv7Keys::Goose;
+    const Tensor *pkk = goose ? &kk : nullptr, *pka = goose ? &ka : nullptr;
+    ops::Wkv7Prepare p1{k1, d1, a, pkk, pka, ai1, bi1, keys}, p2{k2, d2, a, pkk, pka, ai2, bi2, keys};
     ops::ref::wkv7_prepare(p1, N);
     ops::fast::wkv7_prepare(p2, N);
     OpComparison cmp;
@@ -435,21 +438,42 @@ OpCase wkv7_prepare_case() {
   return c;
 }
 
-OpCase wkv7_output_case() {
+// The output in each of its forms: GroupNorm or a scale, with or without the bonus.
+OpCase wkv7_output_case(bool group_norm, bool bonus) {
   OpCase c;
-  c.name = "wkv7_output";
-  c.grid = {{1, 1, 64}, {3, 2, 64}, {17, 12, 64}, {5, 3, 16}, {4, 2, 8}};  // T, heads, head size
-  c.forward = [](const Sizes& s, Rng& rng) {
+  c.name = concat("wkv7_output", group_norm ? "" : "_scaled", bonus ? "" : "_no_bonus");
+  c.grid = {{1, 1, 64}, {3, 2, 64}, {17, 12, 64}, {5, 3, 16}, {4, 2, 8}, {3, 2, 128}};  // T, heads, head size
+  c.forward = [group_norm, bonus](const Sizes& s, Rng& rng) {
     const int64_t T = s[0], C = s[1] * s[2], N = s[2];
     Tensor y = random_tensor(rng, {T, C}, 3.0f), r = random_tensor(rng, {T, C}), k = random_tensor(rng, {T, C});
     Tensor v = random_tensor(rng, {T, C}), g = random_tensor(rng, {T, C});
     Tensor lw = random_tensor(rng, {C}), lb = random_tensor(rng, {C}), rk = random_tensor(rng, {C});
     Tensor ref = Tensor::empty(DType::F32, {T, C}), fast = y.clone();
-    ops::ref::wkv7_output({y, r, k, v, g, lw, lb, rk, 64e-5f}, N, ref);
-    ops::fast::wkv7_output({fast, r, k, v, g, lw, lb, rk, 64e-5f}, N, fast);  // in place, as the model runs it
+    const Tensor *plw = group_norm ? &lw : nullptr, *plb = group_norm ? &lb : nullptr, *prk = bonus ? &rk : nullptr;
+    const float scale = 1.0f / std::sqrt(float(N));
+    ops::ref::wkv7_output({y, r, k, v, g, plw, plb, prk, 64e-5f, scale}, N, ref);
+    ops::fast::wkv7_output({fast, r, k, v, g, plw, plb, prk, 64e-5f, scale}, N, fast);  // in place, as models run it
     OpComparison cmp;
     compare(fast, ref, cmp);
     cmp.tolerance = kF32Tol;
+    return cmp;
+  };
+  return c;
+}
+
+OpCase repeat_heads_case() {
+  OpCase c;
+  c.name = "repeat_heads";
+  c.grid = {{1, 1, 2, 64}, {3, 2, 4, 16}, {17, 3, 1, 8}, {5, 1, 7, 128}};  // T, KV heads, group, head size
+  c.forward = [](const Sizes& s, Rng& rng) {
+    const int64_t T = s[0], KV = s[1] * s[3], W = KV * s[2];
+    Tensor x = random_tensor(rng, {T, KV}), ref = Tensor::empty(DType::F32, {T, W});
+    Tensor fast = Tensor::empty(DType::F32, {T, W});
+    ops::ref::repeat_heads(x, s[2], s[3], ref);
+    ops::fast::repeat_heads(x, s[2], s[3], fast);
+    OpComparison cmp;
+    compare(fast, ref, cmp);
+    cmp.tolerance = 0;  // a copy
     return cmp;
   };
   return c;
@@ -484,8 +508,10 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(attention_case());
     v.push_back(wkv7_case());
     v.push_back(wkv7_portable_case());
-    v.push_back(wkv7_prepare_case());
-    v.push_back(wkv7_output_case());
+    for (ops::Wkv7Keys keys : {ops::Wkv7Keys::Goose, ops::Wkv7Keys::Balanced}) v.push_back(wkv7_prepare_case(keys));
+    for (bool group_norm : {true, false})
+      for (bool bonus : {true, false}) v.push_back(wkv7_output_case(group_norm, bonus));
+    v.push_back(repeat_heads_case());
     return v;
   }();
   return cases;

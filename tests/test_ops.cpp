@@ -173,9 +173,10 @@ TEST(Wkv7Output, MismatchedInputsAreErrors) {
   Tensor w = random_tensor(rng, {128}), short_row = random_tensor(rng, {2, 96}), short_vec = random_tensor(rng, {96});
   Tensor out = Tensor::empty(DType::F32, {2, 128});
   const auto error = [&](const ops::Wkv7Output& o, int64_t N) { return test::error_of([&] { ops::wkv7_output(o, N, out); }); };
-  EXPECT_NE(error({y, r, r, short_row, g, w, w, w, 64e-5f}, 64).find("shapes differ"), std::string::npos);
-  EXPECT_NE(error({y, r, r, r, g, w, w, short_vec, 64e-5f}, 64).find("'r_k' must have 128 elements"), std::string::npos);
-  EXPECT_NE(error({y, r, r, r, g, w, w, w, 64e-5f}, 48).find("not a multiple of the head size 48"), std::string::npos);
+  EXPECT_NE(error({y, r, r, short_row, g, &w, &w, &w, 64e-5f}, 64).find("shapes differ"), std::string::npos);
+  EXPECT_NE(error({y, r, r, r, g, &w, &w, &short_vec, 64e-5f}, 64).find("'r_k' must have 128 elements"), std::string::npos);
+  EXPECT_NE(error({y, r, r, r, g, &w, &w, &w, 64e-5f}, 48).find("not a multiple of the head size 48"), std::string::npos);
+  EXPECT_NE(error({y, r, r, r, g, &w, nullptr, &w, 64e-5f}, 64).find("come together"), std::string::npos);
 }
 
 TEST(OpChecks, ShapeMismatchIsAnError) {

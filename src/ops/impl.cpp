@@ -1,11 +1,9 @@
 #include "ops/impl.h"
 
-#include <atomic>
-
 namespace gander::ops {
 namespace {
-std::atomic<Impl> g_impl{Impl::Fast};
+thread_local Impl t_impl = Impl::Fast;
 }
-Impl impl() { return g_impl.load(std::memory_order_relaxed); }
-void set_impl(Impl impl) { g_impl.store(impl, std::memory_order_relaxed); }
+Impl impl() { return t_impl; }
+void set_impl(Impl impl) { t_impl = impl; }
 }  // namespace gander::ops

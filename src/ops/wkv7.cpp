@@ -76,32 +76,42 @@ void check_prepare(const Wkv7Prepare& p, int64_t N) {
     require_same_shape(p.k, *t, "wkv7_prepare");
   }
   const int64_t C = p.k.dim(-1);
-  require_numel(p.k_k, C, "wkv7_prepare", "k_k");
-  require_numel(p.k_a, C, "wkv7_prepare", "k_a");
+  if (p.keys == Wkv7Keys::Goose) {
+    GANDER_CHECK(p.k_k && p.k_a, "wkv7_prepare: the Goose key form needs k_k and k_a");
+    require_numel(*p.k_k, C, "wkv7_prepare", "k_k");
+    require_numel(*p.k_a, C, "wkv7_prepare", "k_a");
+  }
   GANDER_CHECK(N > 0 && C % N == 0, "wkv7_prepare: width ", C, " is not a multiple of the head size ", N);
 }
 // exp(-0.5): the decay's soft clamp keeps w in (exp(-exp(-0.5)), 1) = (0.545, 1).
 const float kDecayScale = std::exp(-0.5f);
+// The smallest norm a removal key is divided by (F.normalize's eps; the balanced form adds it).
+constexpr double kKeyNormEps = 1e-12;
 }  // namespace
 
 namespace ref {
 void wkv7_prepare(Wkv7Prepare& p, int64_t N) {
   check_prepare(p, N);
+  const bool goose = p.keys == Wkv7Keys::Goose;
   const int64_t C = p.k.dim(-1), R = rows_of(p.k);
   float *k = p.k.data<float>(), *d = p.d.data<float>(), *ain = p.a_in.data<float>(), *bin = p.b_in.data<float>();
-  const float *a = p.a.data<float>(), *kk = p.k_k.data<float>(), *ka = p.k_a.data<float>();
+  const float* a = p.a.data<float>();
+  const float *kk = goose ? p.k_k->data<float>() : nullptr, *ka = goose ? p.k_a->data<float>() : nullptr;
   for (int64_t r = 0; r < R; ++r)
     for (int64_t h = 0; h < C; h += N) {
       double ss = 0;
-      for (int64_t i = h; i < h + N; ++i) ss += double(k[r * C + i] * kk[i]) * double(k[r * C + i] * kk[i]);
-      const double norm = std::fmax(std::sqrt(ss), 1e-12);
+      for (int64_t i = h; i < h + N; ++i) {
+        const double kap = goose ? double(k[r * C + i] * kk[i]) : double(k[r * C + i]);
+        ss += kap * kap;
+      }
+      const double norm = goose ? std::fmax(std::sqrt(ss), kKeyNormEps) : std::sqrt(ss) + kKeyNormEps;
       for (int64_t i = h; i < h + N; ++i) {
         const int64_t j = r * C + i;
-        const double kap = double(k[j] * kk[i]) / norm;
+        const double kap = (goose ? double(k[j] * kk[i]) : double(k[j])) / norm;
         ain[j] = float(-kap);
         bin[j] = float(kap * a[j]);
-        k[j] = k[j] * (1.0f + (a[j] - 1.0f) * ka[i]);
         d[j] = float(std::exp(-double(kDecayScale) / (1.0 + std::exp(-double(d[j])))));
+        k[j] = goose ? k[j] * (1.0f + (a[j] - 1.0f) * ka[i]) : float(double(k[j]) * (1.0 - d[j] + a[j]));
       }
     }
 }
@@ -110,9 +120,11 @@ void wkv7_prepare(Wkv7Prepare& p, int64_t N) {
 namespace fast {
 void wkv7_prepare(Wkv7Prepare& p, int64_t N) {
   check_prepare(p, N);
+  const bool goose = p.keys == Wkv7Keys::Goose;
   const int64_t C = p.k.dim(-1), R = rows_of(p.k);
   float *k = p.k.data<float>(), *d = p.d.data<float>(), *ain = p.a_in.data<float>(), *bin = p.b_in.data<float>();
-  const float *a = p.a.data<float>(), *kk = p.k_k.data<float>(), *ka = p.k_a.data<float>();
+  const float* a = p.a.data<float>();
+  const float *kk = goose ? p.k_k->data<float>() : nullptr, *ka = goose ? p.k_a->data<float>() : nullptr;
   if (!cpu_has_avx512() || N % 16 != 0) return ref::wkv7_prepare(p, N);
 #pragma omp parallel for schedule(static) if (R > 1)
   for (int64_t r = 0; r < R; ++r)
@@ -170,34 +182,46 @@ void check_output(const Wkv7Output& o, int64_t N, const Tensor& out) {
     require_same_shape(o.y, *t, "wkv7_output");
   }
   const int64_t C = o.y.dim(-1);
-  for (auto [t, name] : {std::pair{&o.ln_w, "ln_w"}, {&o.ln_b, "ln_b"}, {&o.r_k, "r_k"}}) {
+  GANDER_CHECK(!o.ln_w == !o.ln_b, "wkv7_output: ln_w and ln_b come together");
+  for (auto [t, name] : {std::pair{o.ln_w, "ln_w"}, {o.ln_b, "ln_b"}, {o.r_k, "r_k"}}) {
+    if (!t) continue;
     require_f32(*t, "wkv7_output", name);
     require_numel(*t, C, "wkv7_output", name);
   }
   GANDER_CHECK(N > 0 && C % N == 0, "wkv7_output: width ", C, " is not a multiple of the head size ", N);
 }
 
-// out <- (out + bonus * v) * g, where out holds GroupNorm(y); the bonus summed in Acc.
+// out <- (out + bonus * v) * g, where out holds norm(y); the bonus (if any) summed in Acc.
 template <typename Acc>
 void add_bonus_and_gate(const Wkv7Output& o, int64_t N, float* out) {
   const int64_t C = o.y.dim(-1), R = rows_of(o.y);
   const float *r = o.r.data<float>(), *k = o.k.data<float>(), *v = o.v.data<float>(), *g = o.g.data<float>();
-  const float* rk = o.r_k.data<float>();
+  const float* rk = o.r_k ? o.r_k->data<float>() : nullptr;
 #pragma omp parallel for schedule(static) if (R > 4)
   for (int64_t t = 0; t < R; ++t)
     for (int64_t h = 0; h < C; h += N) {
       const int64_t base = t * C + h;
       Acc bonus = 0;
-      for (int64_t j = 0; j < N; ++j) bonus += Acc(r[base + j] * k[base + j]) * rk[h + j];
+      for (int64_t j = 0; rk && j < N; ++j) bonus += Acc(r[base + j] * k[base + j]) * rk[h + j];
       for (int64_t j = 0; j < N; ++j) out[base + j] = float((out[base + j] + bonus * v[base + j]) * g[base + j]);
     }
+}
+
+// out <- y * scale (the balanced form's normalisation).
+void scale_rows(const Tensor& y, float scale, Tensor& out) {
+  const float* py = y.data<float>();
+  float* po = out.data<float>();
+  const int64_t n = y.numel();
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) po[i] = py[i] * scale;
 }
 }  // namespace
 
 namespace ref {
 void wkv7_output(const Wkv7Output& o, int64_t N, Tensor& out) {
   check_output(o, N, out);
-  ref::group_norm(o.y, o.y.dim(-1) / N, o.ln_w, o.ln_b, o.eps, out);
+  if (o.ln_w) ref::group_norm(o.y, o.y.dim(-1) / N, *o.ln_w, *o.ln_b, o.eps, out);
+  else scale_rows(o.y, o.scale, out);
   add_bonus_and_gate<double>(o, N, out.data<float>());
 }
 }  // namespace ref
@@ -207,16 +231,20 @@ void wkv7_output(const Wkv7Output& o, int64_t N, Tensor& out) {
   check_output(o, N, out);
   const int64_t C = o.y.dim(-1), R = rows_of(o.y);
   if (!cpu_has_avx512() || N % 16 != 0) {
-    fast::group_norm(o.y, C / N, o.ln_w, o.ln_b, o.eps, out);
+    if (o.ln_w) fast::group_norm(o.y, C / N, *o.ln_w, *o.ln_b, o.eps, out);
+    else scale_rows(o.y, o.scale, out);
     return add_bonus_and_gate<float>(o, N, out.data<float>());
   }
   const float *y = o.y.data<float>(), *r = o.r.data<float>(), *k = o.k.data<float>(), *v = o.v.data<float>();
-  const float *g = o.g.data<float>(), *lw = o.ln_w.data<float>(), *lb = o.ln_b.data<float>(), *rk = o.r_k.data<float>();
+  const float* g = o.g.data<float>();
+  const float* lw = o.ln_w ? o.ln_w->data<float>() : nullptr;
+  const float* lb = o.ln_b ? o.ln_b->data<float>() : nullptr;
+  const float* rk = o.r_k ? o.r_k->data<float>() : nullptr;
   float* po = out.data<float>();
 #pragma omp parallel for schedule(static) if (R > 4)
   for (int64_t t = 0; t < R; ++t)
-    detail::wkv7_output_row_avx512(y + t * C, r + t * C, k + t * C, v + t * C, g + t * C, lw, lb, rk, o.eps, C, N,
-                                   po + t * C);
+    detail::wkv7_output_row_avx512(y + t * C, r + t * C, k + t * C, v + t * C, g + t * C, lw, lb, rk, o.eps, o.scale,
+                                   C, N, po + t * C);
 }
 }  // namespace fast
 

@@ -31,18 +31,24 @@ namespace fast {
 void wkv7(const Wkv7Args& in, Tensor& state, Tensor& y);
 }
 
-// The per-token inputs of the recurrence, from the projections (RWKV-7 time mix):
-//   kappa = k * k_k, normalised per head (eps 1e-12);  a_in = -kappa^;  b_in = kappa^ * a
-//   k~ = k * (1 + (a - 1) * k_a);  w = exp(-exp(-0.5) * sigmoid(d))
+// The per-token inputs of the recurrence, from the projections (the RWKV-7 time mix), in one of
+// two forms of the keys:
+//   Goose (RWKV-7, and the RADLADS repository default):
+//     kappa = k * k_k, normalised per head (eps 1e-12);  k~ = k * (1 + (a - 1) * k_a)
+//   Balanced (the RADLADS paper's RAD-RWKV7, "state balancing"):
+//     kappa = k / (||k||_head + 1e-12);                    k~ = k * (1 - w + a)
+// and in both  w = exp(-exp(-0.5) * sigmoid(d));  a_in = -kappa;  b_in = kappa * a.
 // k and d are overwritten with k~ and w; a_in and b_in are written. All [T, H*N] f32.
+enum class Wkv7Keys { Goose, Balanced };
 struct Wkv7Prepare {
   Tensor& k;      // in: key, out: k~
   Tensor& d;      // in: decay pre-activation (w0 + LoRA), out: decay w
   const Tensor& a;  // in-context learning rate (after its sigmoid)
-  const Tensor& k_k;
-  const Tensor& k_a;  // [H*N]
+  const Tensor* k_k;  // [H*N] (Goose only)
+  const Tensor* k_a;  // [H*N] (Goose only)
   Tensor& a_in;
   Tensor& b_in;
+  Wkv7Keys keys = Wkv7Keys::Goose;
 };
 void wkv7_prepare(Wkv7Prepare& p, int64_t head_size);
 namespace ref {
@@ -52,9 +58,11 @@ namespace fast {
 void wkv7_prepare(Wkv7Prepare& p, int64_t head_size);
 }
 
-// The time mix's output from the recurrence's y, per token and head of N channels (RWKV-7's ln_x
-// GroupNorm, the current token's "bonus" and the gate):
-//   out = (GroupNorm(y) * ln_w + ln_b + (sum_j r_j k_j r_k_j) * v) * g
+// The time mix's output from the recurrence's y, per token and head of N channels:
+//   out = (norm(y) + bonus * v) * g
+// where norm is RWKV-7's ln_x GroupNorm (y - mean) / sqrt(var + eps) * ln_w + ln_b per head, or,
+// without ln_w (RADLADS' balanced form), y * scale; bonus = sum_j r_j k_j r_k_j over the head
+// (the current token's own contribution), absent without r_k (RAD-RWKV7).
 // y, r, k (k~), v, g, out: [T, H*N]; ln_w, ln_b, r_k: [H*N]. out may alias y.
 struct Wkv7Output {
   const Tensor& y;
@@ -62,10 +70,11 @@ struct Wkv7Output {
   const Tensor& k;
   const Tensor& v;
   const Tensor& g;
-  const Tensor& ln_w;
-  const Tensor& ln_b;
-  const Tensor& r_k;
+  const Tensor* ln_w;  // null: no GroupNorm, y * scale
+  const Tensor* ln_b;
+  const Tensor* r_k;   // null: no bonus
   float eps;
+  float scale = 1;
 };
 void wkv7_output(const Wkv7Output& o, int64_t head_size, Tensor& out);
 namespace ref {
@@ -77,10 +86,11 @@ void wkv7_output(const Wkv7Output& o, int64_t head_size, Tensor& out);
 
 namespace detail {
 // One row of wkv7_output (C channels, N a multiple of 16), head by head with each slice in L1.
+// ln_w null: y * scale instead of the GroupNorm; r_k null: no bonus.
 void wkv7_output_row_avx512(const float* y, const float* r, const float* k, const float* v, const float* g,
-                            const float* ln_w, const float* ln_b, const float* r_k, float eps, int64_t C, int64_t N,
-                            float* out);
-// One row of wkv7_prepare (C channels) with AVX-512 and libmvec.
+                            const float* ln_w, const float* ln_b, const float* r_k, float eps, float scale, int64_t C,
+                            int64_t N, float* out);
+// One row of wkv7_prepare (C channels) with AVX-512 and libmvec; k_k null: the balanced form.
 void wkv7_prepare_row_avx512(float* k, float* d, const float* a, const float* k_k, const float* k_a, float* a_in,
                              float* b_in, int64_t C, int64_t N);
 // One head, head size 64, T tokens; inputs have row stride `stride` (= H*64).

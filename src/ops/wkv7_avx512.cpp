@@ -95,24 +95,31 @@ void wkv7_head64_avx512(const float* r, const float* w, const float* k, const fl
 namespace gander::ops::detail {
 void wkv7_prepare_row_avx512(float* k, float* d, const float* a, const float* k_k, const float* k_a, float* a_in,
                              float* b_in, int64_t C, int64_t N) {
+  const bool goose = k_k != nullptr;
   const __m512 one = _mm512_set1_ps(1.0f), neg_scale = _mm512_set1_ps(-std::exp(-0.5f));
   for (int64_t h = 0; h < C; h += N) {
-    // kappa = k * k_k and its squared norm over the head.
+    // kappa (k * k_k, or k itself in the balanced form) and its squared norm over the head.
     __m512 ss = _mm512_setzero_ps();
     for (int64_t i = h; i < h + N; i += 16) {
-      const __m512 kap = _mm512_mul_ps(_mm512_loadu_ps(k + i), _mm512_loadu_ps(k_k + i));
+      const __m512 kv = _mm512_loadu_ps(k + i);
+      const __m512 kap = goose ? _mm512_mul_ps(kv, _mm512_loadu_ps(k_k + i)) : kv;
       _mm512_storeu_ps(a_in + i, kap);
       ss = _mm512_fmadd_ps(kap, kap, ss);
     }
-    const float inv = 1.0f / std::fmax(std::sqrt(_mm512_reduce_add_ps(ss)), 1e-12f);
+    const float norm = std::sqrt(_mm512_reduce_add_ps(ss));
+    const float inv = 1.0f / (goose ? std::fmax(norm, 1e-12f) : norm + 1e-12f);
     const __m512 vinv = _mm512_set1_ps(inv), neg_inv = _mm512_set1_ps(-inv);
     for (int64_t i = h; i < h + N; i += 16) {
       const __m512 kap = _mm512_loadu_ps(a_in + i), av = _mm512_loadu_ps(a + i);
       _mm512_storeu_ps(b_in + i, _mm512_mul_ps(_mm512_mul_ps(kap, vinv), av));
       _mm512_storeu_ps(a_in + i, _mm512_mul_ps(kap, neg_inv));
       const __m512 kv = _mm512_loadu_ps(k + i);
-      _mm512_storeu_ps(k + i, _mm512_mul_ps(kv, _mm512_fmadd_ps(_mm512_sub_ps(av, one), _mm512_loadu_ps(k_a + i), one)));
-      _mm512_storeu_ps(d + i, vmath::exp(_mm512_mul_ps(neg_scale, vmath::sigmoid(_mm512_loadu_ps(d + i)))));
+      const __m512 w = vmath::exp(_mm512_mul_ps(neg_scale, vmath::sigmoid(_mm512_loadu_ps(d + i))));
+      _mm512_storeu_ps(d + i, w);
+      // Goose: k * (1 + (a - 1) * k_a); balanced: k * (1 - w + a).
+      const __m512 f = goose ? _mm512_fmadd_ps(_mm512_sub_ps(av, one), _mm512_loadu_ps(k_a + i), one)
+                             : _mm512_add_ps(_mm512_sub_ps(one, w), av);
+      _mm512_storeu_ps(k + i, _mm512_mul_ps(kv, f));
     }
   }
 }
@@ -120,12 +127,22 @@ void wkv7_prepare_row_avx512(float* k, float* d, const float* a, const float* k_
 
 namespace gander::ops::detail {
 void wkv7_output_row_avx512(const float* y, const float* r, const float* k, const float* v, const float* g,
-                            const float* ln_w, const float* ln_b, const float* r_k, float eps, int64_t C, int64_t N,
-                            float* out) {
+                            const float* ln_w, const float* ln_b, const float* r_k, float eps, float scale, int64_t C,
+                            int64_t N, float* out) {
+  const __m512 vscale = _mm512_set1_ps(scale);
   for (int64_t h = 0; h < C; h += N) {
-    // The head's GroupNorm (the LayerNorm kernel on its slice), then the bonus and the gate while
-    // the slice is still in L1.
-    normalize_avx512(y + h, ln_w + h, ln_b + h, eps, N, out + h);
+    // The head's GroupNorm (the LayerNorm kernel on its slice) or scale, then the bonus and the
+    // gate while the slice is still in L1.
+    if (ln_w) {
+      normalize_avx512(y + h, ln_w + h, ln_b + h, eps, N, out + h);
+    } else {
+      for (int64_t i = h; i < h + N; i += 16) _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), vscale));
+    }
+    if (!r_k) {
+      for (int64_t i = h; i < h + N; i += 16)
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_loadu_ps(out + i), _mm512_loadu_ps(g + i)));
+      continue;
+    }
     __m512 bonus = _mm512_setzero_ps();
     for (int64_t i = h; i < h + N; i += 16)
       bonus = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(r + i), _mm512_loadu_ps(k + i)), _mm512_loadu_ps(r_k + i),

@@ -115,7 +115,7 @@ void Model::time_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64
   }
 
   Tensor kk = view(s.kk, T, C), b = view(s.b, T, C);
-  ops::Wkv7Prepare prep{k, w, a, L.k_k, L.k_a, kk, b};
+  ops::Wkv7Prepare prep{k, w, a, &L.k_k, &L.k_a, kk, b};
   ops::wkv7_prepare(prep, N);
   Tensor y = view(s.y, T, C);
   for (const Segment& sg : segs) {  // the recurrence walks each sequence's rows on its own state
@@ -128,7 +128,7 @@ void Model::time_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64
                kk.rows(sg.row0, sg.rows), b.rows(sg.row0, sg.rows)},
               sg.state->wkv[size_t(l)], ys);
   }
-  ops::wkv7_output({y, r, k, v, g, L.ln_x_w, L.ln_x_b, L.r_k, kGroupNormEps}, N, y);
+  ops::wkv7_output({y, r, k, v, g, &L.ln_x_w, &L.ln_x_b, &L.r_k, kGroupNormEps}, N, y);
   ops::linear({.x = y, .W = L.output, .bias = nullptr, .out = h, .accumulate = true}, p);  // residual
 }
 
