@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "io/checkpoint.h"
-#include "models/qwen2/config.h"
-#include "models/rwkv7/config.h"
+#include "models/sequence_state.h"
+#include "models/state_file.h"
 
 namespace gander::fuzz {
 
@@ -30,18 +30,39 @@ inline void touch_all(const io::Checkpoint& ck) {
 
 inline constexpr uint64_t kFingerprint = 0x5eed5eed5eed5eedull;
 
-inline const rwkv7::Config& rwkv7_config() {
-  static const rwkv7::Config c = rwkv7::Config::parse_shape("L2,D64,V256");
-  return c;
+// The state layouts of two small models, as their blocks declare them (written out here so that
+// the fuzz build needs no kernels): RWKV-7 L2 D64 and Qwen2 L2 D64 with one KV head of 32.
+struct FuzzModel {
+  std::shared_ptr<const models::StateLayout> layout;
+  StateOwner owner;
+};
+
+inline const FuzzModel& rwkv7_model() {
+  static const FuzzModel m = [] {
+    auto layout = std::make_shared<models::StateLayout>();
+    for (int l = 0; l < 2; ++l) {
+      models::StateDecl d(*layout, concat("blocks.", l, "."));
+      d.fixed("att_shift", {64});
+      d.fixed("wkv", {1, 64, 64});
+      d.fixed("ffn_shift", {64});
+    }
+    return FuzzModel{layout, {{"gander-rwkv7-state", 1, "RWKV-7 state"}, "L2 D64 H1 V256", kFingerprint, 0}};
+  }();
+  return m;
 }
 
-inline const qwen2::Config& qwen2_config() {
-  static const qwen2::Config c = [] {
-    qwen2::Config q = qwen2::Config::parse_shape("L2,D64,H2,KV1,I128,V256");
-    q.max_positions = 1024;  // keeps a hostile 'length' from allocating 32768 positions per run
-    return q;
+inline const FuzzModel& qwen2_model() {
+  static const FuzzModel m = [] {
+    auto layout = std::make_shared<models::StateLayout>();
+    for (int l = 0; l < 2; ++l) {
+      models::StateDecl d(*layout, concat("layers.", l, "."));
+      d.growing("k", {1, 32});
+      d.growing("v", {1, 32});
+    }
+    // max_length keeps a hostile 'length' from allocating 32768 positions per run.
+    return FuzzModel{layout, {{"gander-qwen2-kv", 2, "Qwen2 KV-cache"}, "L2 D64 heads 2/1x32", kFingerprint, 1024}};
   }();
-  return c;
+  return m;
 }
 
 }  // namespace gander::fuzz

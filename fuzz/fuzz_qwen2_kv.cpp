@@ -2,17 +2,17 @@
 // whose tensors hold its length, or a gander::Error.
 #include "fuzz_common.h"
 #include "io/safetensors.h"
-#include "models/qwen2/kv_cache.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gander;
   try {
+    const fuzz::FuzzModel& m = fuzz::qwen2_model();
     const io::Checkpoint ck = io::parse_safetensors(fuzz::buffer_of(data, size), "fuzz");
-    const qwen2::KvCache kv = qwen2::cache_from_checkpoint(ck, fuzz::qwen2_config(), fuzz::kFingerprint);
-    const qwen2::Config& c = fuzz::qwen2_config();
-    if (kv.length < 0 || kv.length > c.max_positions || int64_t(kv.k.size()) != c.n_layer) __builtin_trap();
-    for (size_t l = 0; l < kv.k.size(); ++l)
-      if (kv.k[l].dim(0) < kv.length || kv.v[l].dim(0) < kv.length) __builtin_trap();
+    const models::SequenceState kv = sequence_state_from_checkpoint(ck, m.layout, m.owner);
+    if (kv.length() < 0 || kv.length() > m.owner.max_length) __builtin_trap();
+    const auto& es = kv.layout().entries();
+    for (size_t i = 0; i < es.size(); ++i)
+      if (kv.length() > 0 && (!es[i].grows || kv.at(i).dim(0) < kv.length())) __builtin_trap();
   } catch (const Error&) {
   }
   return 0;

@@ -12,8 +12,6 @@
 
 #include "fuzz_common.h"
 #include "io/safetensors.h"
-#include "models/qwen2/kv_cache.h"
-#include "models/rwkv7/state.h"
 #include "test_io_writers.h"
 #include "tokenize/utf8.h"
 
@@ -141,25 +139,25 @@ void config_seeds(const std::string& dir) {
 }
 
 void rwkv_state_seeds(const std::string& dir) {
-  const rwkv7::Config& c = fuzz::rwkv7_config();
-  rwkv7::State s = rwkv7::State::zeros(c);
-  for (auto* v : {&s.att_shift, &s.wkv, &s.ffn_shift})
-    for (Tensor& t : *v) t.copy_from(ramp(DType::F32, t.shape()));
-  rwkv7::save_state(dir + "/state.safetensors", s, c, fuzz::kFingerprint);
-  rwkv7::save_state(dir + "/zeros.safetensors", rwkv7::State::zeros(c), c, fuzz::kFingerprint);
+  const fuzz::FuzzModel& m = fuzz::rwkv7_model();
+  models::SequenceState s(m.layout);
+  for (size_t i = 0; i < s.layout().entries().size(); ++i) s.at(i).copy_from(ramp(DType::F32, s.at(i).shape()));
+  save_sequence_state(dir + "/state.safetensors", s, m.owner);
+  save_sequence_state(dir + "/zeros.safetensors", models::SequenceState(m.layout), m.owner);
 }
 
 void qwen2_kv_seeds(const std::string& dir) {
-  const qwen2::Config& c = fuzz::qwen2_config();
-  qwen2::KvCache kv = qwen2::KvCache::empty(c);
-  qwen2::save_cache(dir + "/empty.safetensors", kv, c, fuzz::kFingerprint);
-  kv.reserve(c, 3);
-  for (size_t l = 0; l < kv.k.size(); ++l) {
-    kv.k[l].rows(0, 3).copy_from(ramp(DType::F32, {3, c.n_kv_head, c.head_dim}));
-    kv.v[l].rows(0, 3).copy_from(ramp(DType::F32, {3, c.n_kv_head, c.head_dim}));
+  const fuzz::FuzzModel& m = fuzz::qwen2_model();
+  models::SequenceState kv(m.layout);
+  save_sequence_state(dir + "/empty.safetensors", kv, m.owner);
+  kv.reserve(3);
+  for (size_t i = 0; i < kv.layout().entries().size(); ++i) {
+    Shape shape = kv.layout().entries()[i].shape;
+    shape.insert(shape.begin(), 3);
+    kv.at(i).rows(0, 3).copy_from(ramp(DType::F32, shape));
   }
-  kv.length = 3;
-  qwen2::save_cache(dir + "/three.safetensors", kv, c, fuzz::kFingerprint);
+  kv.set_length(3);
+  save_sequence_state(dir + "/three.safetensors", kv, m.owner);
 }
 
 // A small byte-level BPE tokenizer.json in the shape of Qwen2's (the real one is copied into the

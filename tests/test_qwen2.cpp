@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "models/context.h"
 #include "models/qwen2/model.h"
 #include "testdata.h"
 
@@ -35,7 +36,9 @@ class Qwen2Golden : public testing::TestWithParam<std::string> {
   void SetUp() override {
     if (!std::filesystem::exists(dir(GetParam()) + "/config.json"))
       GTEST_SKIP() << "test data not found: " << dir(GetParam());
-    model_ = std::make_unique<Model>(load_folder(dir(GetParam())));
+    model_ = load_folder(dir(GetParam()));
+    config_ = Config::from_json(io::JsonConfig::load(dir(GetParam()) + "/config.json"));
+    ctx_ = std::make_unique<models::Context>(model_);
     const Tensor ids = io::load_npy(dir(GetParam()) + "/reference/input_ids.npy");
     for (int64_t b = 0; b < ids.dim(0); ++b) {
       std::vector<int32_t> row;
@@ -43,50 +46,51 @@ class Qwen2Golden : public testing::TestWithParam<std::string> {
       batch_.push_back(row);
     }
   }
-  std::unique_ptr<Model> model_;
+  std::shared_ptr<const models::Decoder> model_;
+  Config config_;
+  std::unique_ptr<models::Context> ctx_;
   std::vector<std::vector<int32_t>> batch_;
 };
 
 TEST_P(Qwen2Golden, LogitsHiddenStatesAndAttentionOutputsMatch) {
-  const Config& c = model_->config();
+  const Config& c = config_;
   const auto logits_ref = io::load_npy(dir(GetParam()) + "/reference/logits.npy").to_f32_vector();
   const auto hidden_ref = io::load_npy(dir(GetParam()) + "/reference/hidden_states.npy").to_f32_vector();
   const auto attn_ref = io::load_npy(dir(GetParam()) + "/reference/attn_outputs.npy").to_f32_vector();
   const size_t B = batch_.size(), T = batch_[0].size(), D = size_t(c.hidden);
   for (size_t b = 0; b < B; ++b) {
-    KvCache cache = KvCache::empty(c);
     Tensor logits;
-    Trace trace;
-    model_->forward_trace(batch_[b], cache, logits, trace);
+    models::Trace trace;
+    ctx_->trace(ctx_->join(), batch_[b], logits, trace);
     EXPECT_LE(max_diff(logits, logits_ref, b * T * size_t(c.vocab)), 1e-3) << "logits, sequence " << b;
     ASSERT_EQ(trace.hidden.size(), size_t(c.n_layer + 1));
-    for (size_t i = 0; i < trace.hidden.size(); ++i) {
+    // transformers' hidden states: the embeddings, after each layer but the last, then the final
+    // norm's output.
+    for (size_t i = 0; i <= size_t(c.n_layer); ++i) {
+      const Tensor& got = i < size_t(c.n_layer) ? trace.hidden[i] : trace.normed;
       const size_t off = (i * B + b) * T * D;
       const std::vector<float> slice(hidden_ref.begin() + long(i * B * T * D), hidden_ref.begin() + long((i + 1) * B * T * D));
-      EXPECT_LE(max_diff(trace.hidden[i], hidden_ref, off) / max_abs(slice), 1e-4) << "hidden " << i << ", sequence " << b;
+      EXPECT_LE(max_diff(got, hidden_ref, off) / max_abs(slice), 1e-4) << "hidden " << i << ", sequence " << b;
     }
-    for (size_t l = 0; l < trace.attn_output.size(); ++l) {
+    ASSERT_EQ(trace.mixer_out.size(), size_t(c.n_layer));
+    for (size_t l = 0; l < trace.mixer_out.size(); ++l) {
       const size_t off = (l * B + b) * T * D;
       const std::vector<float> slice(attn_ref.begin() + long(l * B * T * D), attn_ref.begin() + long((l + 1) * B * T * D));
-      EXPECT_LE(max_diff(trace.attn_output[l], attn_ref, off) / max_abs(slice), 1e-4) << "attention " << l << ", sequence " << b;
+      EXPECT_LE(max_diff(trace.mixer_out[l], attn_ref, off) / max_abs(slice), 1e-4) << "attention " << l << ", sequence " << b;
     }
   }
 }
 
 TEST_P(Qwen2Golden, ChunkedPrefillAndDecodingAgreeWithTheFullForward) {
-  const Config& c = model_->config();
   const std::vector<int32_t>& ids = batch_[0];
-  KvCache full = KvCache::empty(c);
   Tensor whole;
-  model_->forward(ids, full, whole, true);
+  ctx_->forward(ctx_->join(), ids, whole, true);
   for (int64_t chunk : {1, 7, 64}) {
-    model_->options().chunk = chunk;
-    KvCache cache = KvCache::empty(c);
+    ctx_->options().chunk = chunk;
     Tensor part;
-    model_->forward(ids, cache, part, true);
+    ctx_->forward(ctx_->join(), ids, part, true);
     EXPECT_LE(max_diff(part, whole.to_f32_vector(), 0), 1e-4) << "chunk " << chunk;
   }
-  model_->options().chunk = 512;
 }
 
 TEST_P(Qwen2Golden, GreedyContinuationMatches) {
@@ -94,16 +98,16 @@ TEST_P(Qwen2Golden, GreedyContinuationMatches) {
   const auto info = nlohmann::json::parse(f);
   const auto prompt = info["greedy_prompt_ids"].get<std::vector<int32_t>>();
   const auto want = info["greedy_ids"].get<std::vector<int32_t>>();
-  KvCache cache = KvCache::empty(model_->config());
+  const auto seq = ctx_->join();
   Tensor logits;
   std::vector<int32_t> got = prompt;
-  model_->forward(prompt, cache, logits);
+  ctx_->forward(seq, prompt, logits);
   while (got.size() < want.size()) {
     const float* p = logits.data<float>();
     const int32_t next = int32_t(std::max_element(p, p + logits.dim(-1)) - p);
     got.push_back(next);
     const int32_t one[1] = {next};
-    model_->forward(one, cache, logits);
+    ctx_->forward(seq, one, logits);
   }
   EXPECT_EQ(got, want);
 }
@@ -121,9 +125,10 @@ TEST_P(Qwen2Golden, ValidationPerplexityMatchesTheReference) {
   double nll = 0;
   int64_t n = 0;
   for (size_t w0 = 0; w0 + kInputs + 1 <= all.size(); w0 += kStride) {
-    KvCache cache = KvCache::empty(model_->config());
+    const auto seq = ctx_->join();
     Tensor logits;
-    model_->forward(std::span(all).subspan(w0, kInputs), cache, logits, true);
+    ctx_->forward(seq, std::span(all).subspan(w0, kInputs), logits, true);
+    ctx_->leave(seq);
     for (size_t t = 0; t < kInputs; ++t) {
       const float* row = logits.data<float>() + t * size_t(logits.dim(1));
       const float m = *std::max_element(row, row + logits.dim(1));
@@ -145,43 +150,45 @@ TEST(Qwen2Batch, ABatchGivesEachSequenceItsOwnLogits) {
   // call matches the sequence run alone, and so does each KV cache; an 8-row chunk splits the
   // batch into passes.
   GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/config.json");
+  const auto m = load_folder(dir("qwen2-tiny"));
   for (int64_t chunk : {512, 8}) {
-    Model m(load_folder(dir("qwen2-tiny")), {.chunk = chunk});
+    models::Context ctx(m, {.chunk = chunk});
     const std::vector<std::vector<int32_t>> prompts = {{1, 5, 77, 300, 2}, {9}, {411, 0, 17, 3, 3, 3, 8, 8, 100, 200, 7}, {42, 43}};
-    std::vector<KvCache> alone, batched;
+    std::vector<models::Context::SeqId> alone, batched;
     for (size_t i = 0; i < prompts.size(); ++i) {
-      KvCache kv = KvCache::empty(m.config());
+      const auto s = ctx.join();
       if (i % 2 == 1) {
         Tensor ignored;
-        m.forward(std::vector<int32_t>{int32_t(20 + i), 21, 22}, kv, ignored);
+        ctx.forward(s, std::vector<int32_t>{int32_t(20 + i), 21, 22}, ignored);
       }
-      alone.push_back(kv.clone());
-      batched.push_back(kv.clone());
+      alone.push_back(ctx.join(ctx.state(s).clone()));
+      batched.push_back(s);
     }
-    std::vector<SequenceInput> in;
-    for (size_t i = 0; i < prompts.size(); ++i) in.push_back({prompts[i], &batched[i]});
+    std::vector<models::Context::Step> steps;
+    for (size_t i = 0; i < prompts.size(); ++i) steps.push_back({batched[i], prompts[i]});
     Tensor all;
-    m.forward_batch(in, all, true);
+    ctx.forward(steps, all, true);
     int64_t row = 0;
     for (size_t i = 0; i < prompts.size(); ++i) {
       Tensor want;
-      m.forward(prompts[i], alone[i], want, true);
+      ctx.forward(alone[i], prompts[i], want, true);
       EXPECT_LE(test::max_diff(all.rows(row, want.dim(0)), want), 1e-5) << "sequence " << i << ", chunk " << chunk;
       row += want.dim(0);
     }
     const std::vector<std::vector<int32_t>> next = {{7}, {8}, {9}, {10}};
-    for (size_t i = 0; i < next.size(); ++i) in[i] = {next[i], &batched[i]};
+    for (size_t i = 0; i < next.size(); ++i) steps[i] = {batched[i], next[i]};
     Tensor last;
-    m.forward_batch(in, last);
+    ctx.forward(steps, last);
     for (size_t i = 0; i < next.size(); ++i) {
       Tensor want;
-      m.forward(next[i], alone[i], want);
+      ctx.forward(alone[i], next[i], want);
       EXPECT_LE(test::max_diff(last.rows(int64_t(i), 1), want), 1e-5) << "sequence " << i;
-      ASSERT_EQ(batched[i].length, alone[i].length);
-      for (int64_t l = 0; l < m.config().n_layer; ++l)
-        EXPECT_LE(test::max_diff(batched[i].k[size_t(l)].rows(0, alone[i].length),
-                                 alone[i].k[size_t(l)].rows(0, alone[i].length)),
-                  1e-5);
+      const models::SequenceState &b = ctx.state(batched[i]), &a = ctx.state(alone[i]);
+      ASSERT_EQ(b.length(), a.length());
+      for (int64_t l = 0; l < m->n_layer(); ++l) {
+        const std::string k = concat("layers.", l, ".k");
+        EXPECT_LE(test::max_diff(b.get(k).rows(0, a.length()), a.get(k).rows(0, a.length())), 1e-5);
+      }
     }
   }
 }
@@ -203,7 +210,7 @@ TEST(Qwen2Config, AcceptsBothRopeStylesAndRejectsContradictions) {
   Config wrong = Config::from_json(io::JsonConfig::load(dir("qwen2-tiny") + "/config.json"));
   wrong.n_head = 3;
   try {
-    load_weights(wrong, ck, "config.json");
+    read(wrong, ck, "config.json");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("model.layers.0.self_attn.q_proj.weight"), std::string::npos) << e.what();
@@ -234,19 +241,19 @@ namespace {
 TEST(Qwen2Model, TiledBf16WeightsGiveTheResultsOfTheWidenedWeights) {
   for (const char* shape : {"L2,D64,H4,KV2,I96,V300,T", "L1,D96,H3,KV1,I200,V77"}) {
     const Config c = Config::parse_shape(shape);
-    Weights bf = random_weights(c, DType::BF16, 11);
-    Weights wide = bf;
-    for (LayerWeights& L : wide.layers)
-      for (Tensor* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) *m = m->to(DType::F32);
-    wide.embed = wide.embed.to(DType::F32);
-    wide.lm_head = c.tied_embeddings ? wide.embed : wide.lm_head.to(DType::F32);
+    std::shared_ptr<models::Decoder> bf = build(c), wide = build(c);
+    models::init_params(bf->params(), DType::BF16, 11);
+    for (size_t i = 0; i < bf->params().params.size(); ++i)
+      *wide->params().params[i].slot = bf->params().params[i].slot->to(DType::F32);
+    bf->finish();
+    wide->finish();
     const std::vector<int32_t> ids = {1, 5, 299 % int32_t(c.vocab), 42, 7, 0, 3};
     for (ops::Precision p : {ops::Precision::F32, ops::Precision::BF16}) {
-      Model a(bf, {p, 512}), b(wide, {ops::Precision::F32, 512});
-      KvCache ca = KvCache::empty(c), cb = KvCache::empty(c);
+      models::Context a(bf, {.precision = p}), b(wide);
+      const auto sa = a.join(), sb = b.join();
       Tensor la, lb;
-      a.forward(ids, ca, la, true);
-      b.forward(ids, cb, lb, true);
+      a.forward(sa, ids, la, true);
+      b.forward(sb, ids, lb, true);
       const std::vector<float> va = la.to_f32_vector(), vb = lb.to_f32_vector();
       double diff = 0, scale = 0;
       for (size_t i = 0; i < va.size(); ++i) {
@@ -256,8 +263,8 @@ TEST(Qwen2Model, TiledBf16WeightsGiveTheResultsOfTheWidenedWeights) {
       EXPECT_LE(diff, (p == ops::Precision::F32 ? 1e-5 : 2e-2) * scale) << shape << " " << ops::precision_name(p);
       // One more token through the matrix-vector path.
       const int32_t next = 2;
-      a.forward({&next, 1}, ca, la);
-      b.forward({&next, 1}, cb, lb);
+      a.forward(sa, {&next, 1}, la);
+      b.forward(sb, {&next, 1}, lb);
       const std::vector<float> da = la.to_f32_vector(), db = lb.to_f32_vector();
       double d1 = 0;
       for (size_t i = 0; i < da.size(); ++i) d1 = std::max(d1, std::fabs(double(da[i]) - db[i]));

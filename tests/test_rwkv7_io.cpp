@@ -7,6 +7,7 @@
 #include "io/checkpoint.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "models/context.h"
 #include "models/registry.h"
 #include "models/rwkv7/model.h"
 #include "testdata.h"
@@ -23,12 +24,17 @@ io::NamedTensors all_tensors(const io::Checkpoint& ck) {
   return out;
 }
 
-Tensor run(Model& m, const std::vector<int32_t>& ids) {
-  State s = State::zeros(m.config());
+using Model = std::shared_ptr<const models::Decoder>;
+
+// All logits of ids from a fresh state.
+Tensor run(const Model& m, const std::vector<int32_t>& ids) {
+  models::Context ctx(m);
   Tensor logits;
-  m.forward(ids, s, logits, true);
+  ctx.forward(ctx.join(), ids, logits, true);
   return logits;
 }
+
+const Tensor& wkv(const models::SequenceState& s, int64_t layer) { return s.get(state_name(layer, "wkv")); }
 
 const std::vector<int32_t> kIds = {1, 5, 77, 300, 2, 2, 9, 411, 0, 17};
 
@@ -86,7 +92,7 @@ class Rwkv7Files : public testing::Test {
   std::string load_error(const io::NamedTensors& ts) {
     const std::string path = test::temp_path("modified.safetensors");
     io::save_safetensors(path, ts);
-    return error_of([&] { load_weights(io::load_checkpoint(path)); });
+    return error_of([&] { read(io::load_checkpoint(path)); });
   }
   io::Checkpoint ck_;
 };
@@ -95,10 +101,9 @@ TEST_F(Rwkv7Files, FlaNamesGiveTheSameModel) {
   const io::NamedTensors fla = fla_tensors(ck_);
   const std::string path = test::temp_path("fla.safetensors");
   io::save_safetensors(path, fla);
-  Weights wf = load_weights(io::load_checkpoint(path));
-  EXPECT_EQ(wf.naming, "fla / Hugging Face");
-  Model official(load_weights(ck_)), from_fla(std::move(wf));
-  EXPECT_EQ(official.fingerprint(), from_fla.fingerprint());
+  const Model from_fla = load(io::load_checkpoint(path)), official = load(ck_);
+  EXPECT_EQ(from_fla->info().naming, models::Naming::Fla);
+  EXPECT_EQ(official->fingerprint(), from_fla->fingerprint());
   EXPECT_EQ(max_diff(run(official, kIds), run(from_fla, kIds)), 0.0);
 }
 
@@ -124,54 +129,92 @@ TEST_F(Rwkv7Files, ABatchGivesEachSequenceItsOwnLogits) {
   // Four sequences of different lengths, two of them from states advanced earlier: every row of
   // the batched call matches the sequence run alone, and so does every state. A chunk of 8 rows
   // splits the batch into passes, the 11-token sequence running alone in two chunks.
+  const Model m = load(ck_);
   for (int64_t chunk : {512, 8}) {
-    Model m(load_weights(ck_), {.chunk = chunk});
+    models::Context ctx(m, {.chunk = chunk});
     const std::vector<std::vector<int32_t>> prompts = {{1, 5, 77, 300, 2}, {9}, {411, 0, 17, 3, 3, 3, 8, 8, 100, 200, 7}, {42, 43}};
-    std::vector<State> alone, batched;
+    std::vector<models::Context::SeqId> alone, batched;
     for (size_t i = 0; i < prompts.size(); ++i) {
-      State s = State::zeros(m.config());
+      const auto s = ctx.join();
       if (i % 2 == 1) {  // an earlier turn
         Tensor ignored;
-        m.forward(std::vector<int32_t>{int32_t(20 + i), 21, 22}, s, ignored);
+        ctx.forward(s, std::vector<int32_t>{int32_t(20 + i), 21, 22}, ignored);
       }
-      alone.push_back(s.clone());
-      batched.push_back(s.clone());
+      alone.push_back(ctx.join(ctx.state(s).clone()));
+      batched.push_back(s);
     }
-    std::vector<SequenceInput> in;
-    for (size_t i = 0; i < prompts.size(); ++i) in.push_back({prompts[i], &batched[i]});
+    std::vector<models::Context::Step> steps;
+    for (size_t i = 0; i < prompts.size(); ++i) steps.push_back({batched[i], prompts[i]});
     Tensor all;
-    m.forward_batch(in, all, true);
+    ctx.forward(steps, all, true);
     int64_t row = 0;
     for (size_t i = 0; i < prompts.size(); ++i) {
       Tensor want;
-      m.forward(prompts[i], alone[i], want, true);
+      ctx.forward(alone[i], prompts[i], want, true);
       EXPECT_LE(max_diff(all.rows(row, want.dim(0)), want), 1e-5) << "sequence " << i << ", chunk " << chunk;
       row += want.dim(0);
     }
     // One decode step for all four (last-token logits), then the states.
     std::vector<std::vector<int32_t>> next = {{7}, {8}, {9}, {10}};
-    for (size_t i = 0; i < next.size(); ++i) in[i] = {next[i], &batched[i]};
+    for (size_t i = 0; i < next.size(); ++i) steps[i] = {batched[i], next[i]};
     Tensor last;
-    m.forward_batch(in, last);
-    ASSERT_EQ(last.shape(), (Shape{4, m.config().vocab}));
+    ctx.forward(steps, last);
+    ASSERT_EQ(last.shape(), (Shape{4, m->vocab()}));
     for (size_t i = 0; i < next.size(); ++i) {
       Tensor want;
-      m.forward(next[i], alone[i], want);
+      ctx.forward(alone[i], next[i], want);
       EXPECT_LE(max_diff(last.rows(int64_t(i), 1), want), 1e-5) << "sequence " << i;
-      for (int64_t l = 0; l < m.config().n_layer; ++l)
-        EXPECT_LE(max_diff(batched[i].wkv[size_t(l)], alone[i].wkv[size_t(l)]), 1e-5);
+      for (int64_t l = 0; l < m->n_layer(); ++l)
+        EXPECT_LE(max_diff(wkv(ctx.state(batched[i]), l), wkv(ctx.state(alone[i]), l)), 1e-5);
     }
   }
-  Model m(load_weights(ck_));
-  State s = State::zeros(m.config());
+  models::Context ctx(m);
+  const auto s = ctx.join();
   Tensor out;
   const std::vector<int32_t> ids = {1};
-  const SequenceInput twice[] = {{ids, &s}, {ids, &s}};
-  EXPECT_NE(error_of([&] { m.forward_batch(twice, out); }).find("one state given for two sequences"), std::string::npos);
+  const models::Context::Step twice[] = {{s, ids}, {s, ids}};
+  EXPECT_NE(error_of([&] { ctx.forward(twice, out); }).find("one state given for two sequences"), std::string::npos);
+}
+
+TEST_F(Rwkv7Files, SequencesJoinAndLeaveBetweenCalls) {
+  // A context whose set of sequences changes from call to call (a server's continuous batching):
+  // each sequence's logits are those of the sequence run on its own, whoever it shared calls with.
+  const Model m = load(ck_);
+  models::Context ctx(m), solo(m);
+  const std::vector<int32_t> a = {1, 5, 77, 300}, b = {9, 8}, c = {411, 0, 17};
+  const auto sa = ctx.join(), sb = ctx.join();
+  Tensor first, later, want;
+  const models::Context::Step both[] = {{sa, a}, {sb, b}};
+  ctx.forward(both, first);
+  const models::SequenceState b_state = ctx.leave(sb);  // b leaves; c joins, from scratch
+  const auto sc = ctx.join();
+  const int32_t one[1] = {3};
+  const models::Context::Step next[] = {{sc, c}, {sa, std::span(one)}};
+  ctx.forward(next, later);
+  EXPECT_FALSE(ctx.holds(sb));
+  EXPECT_EQ(ctx.sequences().size(), 2u);
+  std::vector<int32_t> a_then = a;
+  a_then.push_back(3);
+  const auto check = [&](const std::vector<int32_t>& ids, const Tensor& got, const char* what) {
+    const auto s = solo.join();
+    solo.forward(s, ids, want);
+    EXPECT_LE(max_diff(got, want), 1e-5) << what;
+  };
+  check(a, first.rows(0, 1), "a, first call");
+  check(b, first.rows(1, 1), "b, first call");
+  check(c, later.rows(0, 1), "c, joined later");
+  check(a_then, later.rows(1, 1), "a, one token more");
+  // b's state, taken out of the context, continues elsewhere exactly.
+  const auto sb2 = solo.join(b_state.clone());
+  Tensor cont;
+  solo.forward(sb2, std::span(one), cont);
+  std::vector<int32_t> b_then = b;
+  b_then.push_back(3);
+  check(b_then, cont, "b, continued in another context");
 }
 
 TEST_F(Rwkv7Files, SizesComeFromShapes) {
-  const Config c = load_weights(ck_).config;
+  const Config c = config_of(ck_);
   EXPECT_EQ(c.n_layer, 2);
   EXPECT_EQ(c.n_embd, 128);
   EXPECT_EQ(c.vocab, 512);
@@ -207,63 +250,73 @@ TEST_F(Rwkv7Files, BadTensorsAreNamed) {
 }
 
 TEST_F(Rwkv7Files, StateFilesRoundTripAndBelongToOneModel) {
-  Model m(load_weights(ck_));
-  State s = State::zeros(m.config());
+  const Model m = load(ck_);
+  models::Context ctx(m);
+  const auto id = ctx.join();
   Tensor logits;
-  m.forward(kIds, s, logits);
+  ctx.forward(id, kIds, logits);
+  const models::SequenceState& s = ctx.state(id);
   const std::string path = test::temp_path("state.safetensors");
-  save_state(path, s, m.config(), m.fingerprint());
-  State back = load_state(path, m.config(), m.fingerprint());
-  for (int64_t l = 0; l < m.config().n_layer; ++l) {
-    EXPECT_EQ(max_diff(back.wkv[size_t(l)], s.wkv[size_t(l)]), 0.0);
-    EXPECT_EQ(max_diff(back.att_shift[size_t(l)], s.att_shift[size_t(l)]), 0.0);
+  save_sequence_state(path, s, m->state_owner());
+  const models::SequenceState back = load_sequence_state(path, m->state_layout(), m->state_owner());
+  for (int64_t l = 0; l < m->n_layer(); ++l) {
+    EXPECT_EQ(max_diff(wkv(back, l), wkv(s, l)), 0.0);
+    EXPECT_EQ(max_diff(back.get(state_name(l, "att_shift")), s.get(state_name(l, "att_shift"))), 0.0);
   }
   // Same shape, different weights: refused by fingerprint.
-  EXPECT_NE(error_of([&] { load_state(path, m.config(), m.fingerprint() + 1); }).find("another model"), std::string::npos);
+  StateOwner other = m->state_owner();
+  other.fingerprint += 1;
+  EXPECT_NE(error_of([&] { load_sequence_state(path, m->state_layout(), other); }).find("another model"),
+            std::string::npos);
   // Different shape: refused by shape.
-  Config other = m.config();
-  other.n_layer = 3;
-  EXPECT_NE(error_of([&] { load_state(path, other, m.fingerprint()); }).find("shape"), std::string::npos);
+  const Model deeper = random(Config::parse_shape("L3,D128,V512,W32,A48,Vr16,G64"), DType::F32, 1);
+  EXPECT_NE(error_of([&] { load_sequence_state(path, deeper->state_layout(), deeper->state_owner()); }).find("shape"),
+            std::string::npos);
   // Not a state file at all.
-  EXPECT_NE(error_of([&] { load_state(test::testdata("rwkv7/tiny/model_f32.safetensors"), m.config(), m.fingerprint()); })
-                .find("not a gander RWKV-7 state file"),
+  EXPECT_NE(error_of([&] {
+              load_sequence_state(test::testdata("rwkv7/tiny/model_f32.safetensors"), m->state_layout(),
+                                  m->state_owner());
+            }).find("not a gander RWKV-7 state file"),
             std::string::npos);
 }
 
 TEST_F(Rwkv7Files, ForkedStatesEvolveIndependently) {
-  Model m(load_weights(ck_));
-  State a = State::zeros(m.config());
+  models::Context ctx(load(ck_));
+  const auto a = ctx.join();
   Tensor la, lb;
-  m.forward(kIds, a, la);
-  State b = a.clone();
+  ctx.forward(a, kIds, la);
+  const auto b = ctx.join(ctx.state(a).clone());
   const std::vector<int32_t> next = {3, 4};
-  m.forward(next, a, la);
-  m.forward(next, b, lb);
+  ctx.forward(a, next, la);
+  ctx.forward(b, next, lb);
   EXPECT_EQ(max_diff(la, lb), 0.0);
-  m.forward(next, a, la);  // a moves on; b must not
-  EXPECT_GT(max_diff(a.wkv[0], b.wkv[0]), 0.0);
+  ctx.forward(a, next, la);  // a moves on; b must not
+  EXPECT_GT(max_diff(wkv(ctx.state(a), 0), wkv(ctx.state(b), 0)), 0.0);
 }
 
 TEST_F(Rwkv7Files, AnySplitPointContinuesExactly) {
-  Model m(load_weights(ck_));
+  const Model m = load(ck_);
   const Tensor whole = run(m, kIds);
+  models::Context ctx(m);
   for (size_t split = 1; split < kIds.size(); ++split) {
-    State s = State::zeros(m.config());
+    const auto s = ctx.join();
     Tensor a, b;
-    m.forward(std::span(kIds).subspan(0, split), s, a, true);
-    m.forward(std::span(kIds).subspan(split), s, b, true);
+    ctx.forward(s, std::span(kIds).subspan(0, split), a, true);
+    ctx.forward(s, std::span(kIds).subspan(split), b, true);
     EXPECT_LE(max_diff(a, whole.rows(0, int64_t(split))), 1e-5) << split;
     EXPECT_LE(max_diff(b, whole.rows(int64_t(split), int64_t(kIds.size() - split))), 1e-5) << split;
   }
 }
 
 TEST_F(Rwkv7Files, IdsOutOfRangeAndEmptyInputAreErrors) {
-  Model m(load_weights(ck_));
-  State s = State::zeros(m.config());
+  models::Context ctx(load(ck_));
+  const auto s = ctx.join();
   Tensor logits;
   const std::vector<int32_t> bad = {1, 512};
-  EXPECT_NE(error_of([&] { m.forward(bad, s, logits); }).find("token id 512 is out of range"), std::string::npos);
-  EXPECT_NE(error_of([&] { m.forward({}, s, logits); }).find("no tokens"), std::string::npos);
+  EXPECT_NE(error_of([&] { ctx.forward(s, bad, logits); }).find("token id 512 is out of range"), std::string::npos);
+  EXPECT_NE(error_of([&] { ctx.forward(s, {}, logits); }).find("no tokens"), std::string::npos);
+  const Model other = random(Config::parse_shape("L3,D128,V512"), DType::F32, 1);
+  EXPECT_NE(error_of([&] { ctx.join(other->new_state()); }).find("does not belong to the model"), std::string::npos);
 }
 
 TEST(Rwkv7Random, ReleasedShapesBuild) {
@@ -276,8 +329,7 @@ TEST(Rwkv7Random, ReleasedShapesBuild) {
   EXPECT_EQ(Config::parse_shape("L24,D1024,V65536").parameter_count(), 450834432);
   EXPECT_EQ(Config::parse_shape("L24,D2048,V65536").parameter_count(), 1527668736);
   EXPECT_THROW(Config::parse_shape("L2,D100,V10"), Error);
-  Model m(random_weights(c, DType::BF16, 1));
-  const Tensor logits = run(m, {1, 2, 3});
+  const Tensor logits = run(random(c, DType::BF16, 1), {1, 2, 3});
   for (float v : logits.to_f32_vector()) ASSERT_TRUE(std::isfinite(v));
 }
 
@@ -296,12 +348,13 @@ TEST(Rwkv7TimeState, LoadsKeyMajorTuningFilesIntoTheWkvLayout) {
   }
   const std::string path = test::temp_path("time_state.safetensors");
   io::save_safetensors(path, ts);
-  const State s = load_time_state(path, c);
+  const auto m = random(c, DType::F32, 1);
+  const models::SequenceState s = load_time_state(path, *m);
   // file [h][key j][value i] -> state [h][value i][key j]
-  EXPECT_EQ(s.wkv[1].data<float>()[(1 * 64 + 3) * 64 + 5], float(10000 + (1 * 64 + 5) * 64 + 3));
-  EXPECT_EQ(s.att_shift[0].to_f32_vector(), std::vector<float>(128, 0.0f));
-  const State same = load_time_state(path, c, /*key_major=*/false);
-  EXPECT_EQ(same.wkv[1].data<float>()[(1 * 64 + 3) * 64 + 5], float(10000 + (1 * 64 + 3) * 64 + 5));
+  EXPECT_EQ(s.get("blocks.1.wkv").data<float>()[(1 * 64 + 3) * 64 + 5], float(10000 + (1 * 64 + 5) * 64 + 3));
+  EXPECT_EQ(s.get("blocks.0.att_shift").to_f32_vector(), std::vector<float>(128, 0.0f));
+  const models::SequenceState same = load_time_state(path, *m, /*key_major=*/false);
+  EXPECT_EQ(same.get("blocks.1.wkv").data<float>()[(1 * 64 + 3) * 64 + 5], float(10000 + (1 * 64 + 3) * 64 + 5));
 }
 }  // namespace
 }  // namespace gander::rwkv7

@@ -12,9 +12,8 @@
 #include "core/signals.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
-#include "models/qwen2/kv_cache.h"
 #include "models/qwen2/model.h"
-#include "models/rwkv7/state.h"
+#include "models/rwkv7/model.h"
 #include "models/shape_spec.h"
 #include "testdata.h"
 
@@ -23,16 +22,15 @@ namespace {
 
 using test::error_of;
 
-// A KV-cache file as save_cache writes it, with one field or tensor changed by `edit`.
-std::string cache_file(const std::string& name, const qwen2::Config& c, uint64_t fingerprint,
+// A KV-cache file of 3 positions as the model writes it, with one field or tensor changed by `edit`.
+std::string cache_file(const std::string& name, const models::Decoder& m,
                        const std::function<void(std::map<std::string, std::string>&, io::NamedTensors&)>& edit) {
-  qwen2::KvCache kv = qwen2::KvCache::empty(c);
-  kv.reserve(c, 3);
-  for (auto& t : kv.k) t.fill_zero();
-  for (auto& t : kv.v) t.fill_zero();
-  kv.length = 3;
+  models::SequenceState kv = m.new_state();
+  kv.reserve(3);
+  for (size_t i = 0; i < kv.layout().entries().size(); ++i) kv.at(i).fill_zero();
+  kv.set_length(3);
   const std::string path = test::temp_path(name);
-  qwen2::save_cache(path, kv, c, fingerprint);
+  save_sequence_state(path, kv, m.state_owner());
   const io::Checkpoint ck = io::load_checkpoint(path);
   std::map<std::string, std::string> meta = ck.metadata();
   io::NamedTensors ts;
@@ -43,47 +41,54 @@ std::string cache_file(const std::string& name, const qwen2::Config& c, uint64_t
 }
 
 TEST(KvCacheFile, RefusesAnotherModelAVersionAStrayTensorAndABadLength) {
-  const qwen2::Config c = qwen2::Config::parse_shape("L2,D64,H4,KV2,I96,V300");
-  const uint64_t fp = 0x1234;
+  const auto m = qwen2::random(qwen2::Config::parse_shape("L2,D64,H4,KV2,I96,V300"), DType::F32, 1);
+  const auto load = [&](const std::string& path, uint64_t fingerprint) {
+    StateOwner owner = m->state_owner();
+    owner.fingerprint = fingerprint;
+    return load_sequence_state(path, m->state_layout(), owner);
+  };
+  const uint64_t fp = m->fingerprint();
   const auto same = [](auto&, auto&) {};
-  EXPECT_EQ(qwen2::load_cache(cache_file("kv_ok.safetensors", c, fp, same), c, fp).length, 3);
-  EXPECT_NE(error_of([&] { qwen2::load_cache(cache_file("kv_fp.safetensors", c, fp, same), c, 0x999); })
+  EXPECT_EQ(load(cache_file("kv_ok.safetensors", *m, same), fp).length(), 3);
+  EXPECT_NE(error_of([&] { load(cache_file("kv_fp.safetensors", *m, same), 0x999); })
                 .find("another model of the same shape"),
             std::string::npos);
-  const std::string v1 = cache_file("kv_v1.safetensors", c, fp, [](auto& m, auto&) { m["version"] = "1"; });
-  EXPECT_NE(error_of([&] { qwen2::load_cache(v1, c, fp); }).find("version 1 is not supported"), std::string::npos);
-  const std::string extra = cache_file("kv_extra.safetensors", c, fp, [](auto&, io::NamedTensors& ts) {
+  const std::string v1 = cache_file("kv_v1.safetensors", *m, [](auto& meta, auto&) { meta["version"] = "1"; });
+  EXPECT_NE(error_of([&] { load(v1, fp); }).find("version 1 is not supported"), std::string::npos);
+  const std::string extra = cache_file("kv_extra.safetensors", *m, [](auto&, io::NamedTensors& ts) {
     ts.emplace_back("layers.9.k", Tensor::zeros(DType::F32, {1}));
   });
-  EXPECT_NE(error_of([&] { qwen2::load_cache(extra, c, fp); }).find("unexpected tensor 'layers.9.k'"), std::string::npos);
+  EXPECT_NE(error_of([&] { load(extra, fp); }).find("unexpected tensor 'layers.9.k'"), std::string::npos);
   for (const char* length : {"-5", "9223372036854775807", "3x", "", "1e3", "40000"}) {
-    const std::string bad = cache_file("kv_len.safetensors", c, fp, [&](auto& m, auto&) { m["length"] = length; });
-    EXPECT_NE(error_of([&] { qwen2::load_cache(bad, c, fp); }).find(bad + ": metadata 'length' must be"),
-              std::string::npos)
-        << length;
+    const std::string bad = cache_file("kv_len.safetensors", *m, [&](auto& meta, auto&) { meta["length"] = length; });
+    EXPECT_NE(error_of([&] { load(bad, fp); }).find(bad + ": metadata 'length' must be"), std::string::npos) << length;
   }
-  const std::string f16 = cache_file("kv_f16.safetensors", c, fp, [](auto&, io::NamedTensors& ts) {
+  // A length the tensors do not have: refused before any memory is sized by it.
+  const std::string longer = cache_file("kv_longer.safetensors", *m, [&](auto& meta, auto&) { meta["length"] = "30000"; });
+  EXPECT_NE(error_of([&] { load(longer, fp); }).find("expected shape [30000, 2, 16]"), std::string::npos);
+  const std::string f16 = cache_file("kv_f16.safetensors", *m, [](auto&, io::NamedTensors& ts) {
     ts[0].second = ts[0].second.to(DType::F16);
   });
-  EXPECT_NE(error_of([&] { qwen2::load_cache(f16, c, fp); }).find("expected f32"), std::string::npos);
+  EXPECT_NE(error_of([&] { load(f16, fp); }).find("expected f32"), std::string::npos);
 }
 
 TEST(KvCacheFile, RandomModelsOfOneShapeHaveDifferentFingerprints) {
   const qwen2::Config c = qwen2::Config::parse_shape("L1,D64,H4,KV2,I96,V300");
-  const qwen2::Model a(qwen2::random_weights(c, DType::F32, 1)), b(qwen2::random_weights(c, DType::F32, 2));
-  EXPECT_NE(a.fingerprint(), b.fingerprint());
-  EXPECT_EQ(a.fingerprint(), qwen2::Model(qwen2::random_weights(c, DType::F32, 1)).fingerprint());
+  const auto a = qwen2::random(c, DType::F32, 1), b = qwen2::random(c, DType::F32, 2);
+  EXPECT_NE(a->fingerprint(), b->fingerprint());
+  EXPECT_EQ(a->fingerprint(), qwen2::random(c, DType::F32, 1)->fingerprint());
 }
 
 TEST(Rwkv7StateFile, RefusesTensorsOfAnotherType) {
-  const rwkv7::Config c = rwkv7::Config::parse_shape("L1,D64,V100");
+  const auto m = rwkv7::random(rwkv7::Config::parse_shape("L1,D64,V100"), DType::F32, 1);
   const std::string path = test::temp_path("state_f16.safetensors");
-  rwkv7::save_state(path, rwkv7::State::zeros(c), c, 7);
+  save_sequence_state(path, m->new_state(), m->state_owner());
   const io::Checkpoint ck = io::load_checkpoint(path);
   io::NamedTensors ts;
   for (const auto& n : ck.names()) ts.emplace_back(n, n.ends_with(".wkv") ? ck.get(n).to(DType::F16) : ck.get(n).clone());
   io::save_safetensors(path, ts, ck.metadata());
-  EXPECT_NE(error_of([&] { rwkv7::load_state(path, c, 7); }).find("expected f32"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_sequence_state(path, m->state_layout(), m->state_owner()); }).find("expected f32"),
+            std::string::npos);
 }
 
 TEST(ShapeSpec, NumbersAreWholeAndBounded) {

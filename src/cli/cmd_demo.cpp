@@ -10,6 +10,7 @@
 #include "core/cpu.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "models/context.h"
 #include "models/rwkv7/model.h"
 #include "ops/peaks.h"
 
@@ -37,54 +38,55 @@ void register_demo(CLI::App& app) {
     std::printf("gander demo: RWKV-7 on %s, no downloads.\n\n", ThreadSetting{ts.count, false}.describe().c_str());
     const Config c = Config::parse_shape(*shape);
     double t0 = now_seconds();
-    Model model(random_weights(c, DType::BF16, 42));
+    const std::shared_ptr<const models::Decoder> model = random(c, DType::BF16, 42);
     std::printf("1. Built a random RWKV-7 model %s (%.1fM parameters, bf16 weights) in %.1f s.\n",
                 c.describe().c_str(), double(c.parameter_count()) / 1e6, now_seconds() - t0);
 
     std::vector<int32_t> prompt(64);
     for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t(1 + (i * 2654435761u) % uint32_t(c.vocab - 1));
-    model.options().precision = ops::Precision::F32;
-    State chunked = State::zeros(c), stepped = State::zeros(c);
+    models::Context ctx(model, {.precision = ops::Precision::F32});
+    const auto chunked = ctx.join(), stepped = ctx.join();
     Tensor all, one, last = Tensor::empty(DType::F32, {1, c.vocab});
-    model.forward(prompt, chunked, all, true);
+    ctx.forward(chunked, prompt, all, true);
     for (int32_t id : prompt) {
       const int32_t ids[1] = {id};
-      model.forward(ids, stepped, one);
+      ctx.forward(stepped, ids, one);
     }
+    const std::string wkv = state_name(c.n_layer - 1, "wkv");
     std::printf("2. Chunked prefill (matrix products) vs token-by-token recurrence over %zu tokens:\n"
                 "   last logits differ by at most %.2e; WKV state by %.2e.\n",
                 prompt.size(), max_diff(all.row(int64_t(prompt.size()) - 1), one.row(0)),
-                max_diff(chunked.wkv.back(), stepped.wkv.back()));
+                max_diff(ctx.state(chunked).get(wkv), ctx.state(stepped).get(wkv)));
 
     const std::string path = (std::filesystem::temp_directory_path() / "gander_demo_state.safetensors").string();
-    save_state(path, chunked, c, model.fingerprint());
-    State loaded = load_state(path, c, model.fingerprint());
-    State fork = chunked.clone();
+    save_sequence_state(path, ctx.state(chunked), model->state_owner());
+    const auto loaded = ctx.join(load_sequence_state(path, model->state_layout(), model->state_owner()));
+    const auto fork = ctx.join(ctx.state(chunked).clone());
     const int32_t next[1] = {7};
     Tensor a, b;
-    model.forward(next, loaded, a);
-    model.forward(next, fork, b);
+    ctx.forward(loaded, next, a);
+    ctx.forward(fork, next, b);
     std::printf("3. Saved the state (%.1f MB, constant whatever the context length), loaded it back and\n"
                 "   continued both copies: they agree to %.1e.\n",
-                double(chunked.bytes()) / 1e6, max_diff(a, b));
+                double(ctx.state(chunked).bytes()) / 1e6, max_diff(a, b));
     std::filesystem::remove(path);
 
-    model.options().precision = ops::Precision::BF16;
+    ctx.options().precision = ops::Precision::BF16;
     std::vector<int32_t> long_prompt(512);
     for (size_t i = 0; i < long_prompt.size(); ++i) long_prompt[i] = int32_t(1 + (i * 40503u) % uint32_t(c.vocab - 1));
-    State s = State::zeros(c);
+    const auto s = ctx.join();
     t0 = now_seconds();
-    model.forward(long_prompt, s, last);
+    ctx.forward(s, long_prompt, last);
     const double prefill = double(long_prompt.size()) / (now_seconds() - t0);
     const int steps = 32;
     t0 = now_seconds();
     for (int i = 0; i < steps; ++i) {
       const int32_t id[1] = {int32_t(1 + i)};
-      model.forward(id, s, last);
+      ctx.forward(s, id, last);
     }
     const double decode = steps / (now_seconds() - t0);
     const double bw = ops::measure_read_bandwidth(size_t(1) << 30, 3);
-    const double bytes = double(model.weights().bytes() - int64_t(model.weights().emb.nbytes()));
+    const double bytes = model->decode_bytes(0, 1);
     std::printf("4. Speed: prefill %.0f tokens/s (512-token prompt, %s);\n"
                 "   decode %.1f tokens/s = %.0f%% of the %.1f tokens/s that %.1f GB/s of memory bandwidth allows.\n",
                 prefill, cpu_has_amx_bf16() ? "bf16 on the AMX matrix units" : "bf16 weights widened to f32: no AMX here",

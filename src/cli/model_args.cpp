@@ -3,7 +3,6 @@
 #include "cli/commands.h"
 #include "core/threads.h"
 #include "models/registry.h"
-#include "ops/impl.h"
 
 namespace gander::cli {
 
@@ -42,12 +41,12 @@ void ModelArgs::add_to(CLI::App* cmd, const std::string& threads_default) {
 
 std::unique_ptr<Runner> ModelArgs::load() const {
   set_num_threads(thread_setting().count);
-  ops::set_impl(reference ? ops::Impl::Reference : ops::Impl::Fast);
   GANDER_CHECK(path.empty() != random.empty(), "give either a model path or --random SHAPE (not both)");
   GANDER_CHECK(!seed_option || !seed_option->count() || !random.empty(), "--model-seed applies to --random models only");
   models::LoadOptions opt;
   if (!dtype.empty()) opt.convert = dtype_from_name(dtype);
   opt.chunk = chunk;
+  opt.reference = reference;
   opt.time_state = time_state;
   opt.seed = seed;
   std::unique_ptr<Runner> r = random.empty() ? models::load_model(path, opt) : models::random_model(random, opt);

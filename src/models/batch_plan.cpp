@@ -2,13 +2,13 @@
 
 namespace gander::models {
 
-std::vector<Pass> plan_passes(std::span<const int64_t> lengths, int64_t chunk) {
-  std::vector<Pass> passes;
-  Pass open;
+std::vector<PassPlan> plan_passes(std::span<const int64_t> lengths, int64_t chunk) {
+  std::vector<PassPlan> passes;
+  PassPlan open;
   int64_t rows = 0;
   auto close = [&] {
     if (open.count > 0) passes.push_back(open);
-    open = Pass{};
+    open = PassPlan{};
     rows = 0;
   };
   for (size_t i = 0; i < lengths.size(); ++i) {

@@ -10,12 +10,12 @@
 
 namespace gander::models {
 
-struct Pass {
+struct PassPlan {
   size_t first = 0, count = 0;  // sequences [first, first + count)
   bool alone = false;           // one sequence longer than a chunk
 };
 
-std::vector<Pass> plan_passes(std::span<const int64_t> lengths, int64_t chunk);
+std::vector<PassPlan> plan_passes(std::span<const int64_t> lengths, int64_t chunk);
 
 // Runs a batched call pass by pass. Each input has `ids`; logits rows are handed out in order
 // (all rows when all_logits, else one per sequence). alone(input, logits_part) runs a long
@@ -27,7 +27,7 @@ void run_passes(std::span<const Input> seqs, int64_t chunk, bool all_logits, Ten
   std::vector<int64_t> lengths;
   for (const Input& q : seqs) lengths.push_back(int64_t(q.ids.size()));
   int64_t out_row = 0;
-  for (const Pass& pass : plan_passes(lengths, chunk)) {
+  for (const PassPlan& pass : plan_passes(lengths, chunk)) {
     if (pass.alone) {
       Tensor part = logits.rows(out_row, all_logits ? lengths[pass.first] : 1);
       alone(seqs[pass.first], part);

@@ -18,6 +18,7 @@ namespace gander::models {
 struct LoadOptions {
   std::optional<DType> convert;  // convert weight matrices to this dtype on load
   int64_t chunk = 0;             // longest prefill chunk; 0: the architecture's default
+  bool reference = false;        // run the plain reference kernels
   std::string time_state;        // a state-tuned initial state (architectures with one)
   uint64_t seed = 0;             // random models
 };

@@ -7,8 +7,7 @@
 #include "io/read_file.h"
 #include "io/safetensors.h"
 
-#include "models/qwen2/runner.h"
-#include "models/qwen2/weights.h"
+#include "models/qwen2/model.h"
 
 namespace gander::qwen2 {
 
@@ -31,25 +30,19 @@ models::Detection detect(const models::ModelSource& s) {
   return {};
 }
 
-std::unique_ptr<Runner> make(Weights w, const models::LoadOptions& opt) {
+std::unique_ptr<Runner> make(std::shared_ptr<const models::Decoder> d, const models::LoadOptions& opt) {
   GANDER_CHECK(opt.time_state.empty(), "--time-state applies to RWKV-7 models only");
-  ForwardOptions fo;
-  if (opt.chunk > 0) fo.chunk = opt.chunk;
-  return make_runner(std::make_unique<Model>(std::move(w), fo));
+  models::SequenceState initial = d->new_state();
+  return std::make_unique<Runner>(std::move(d), std::move(initial), models::RunOptions{.reference = opt.reference, .chunk = opt.chunk});
 }
 
 std::unique_ptr<Runner> load(models::ModelSource& s, const models::LoadOptions& opt) {
   GANDER_CHECK(opt.time_state.empty(), "--time-state applies to RWKV-7 models only");
-  Weights w = load_folder(s.path);
-  if (opt.convert) {
-    models::convert_matrices(w.params(), *opt.convert);
-    if (w.config.tied_embeddings) w.lm_head = w.embed;
-  }
-  return make(std::move(w), opt);
+  return make(load_folder(s.path, opt.convert ? &*opt.convert : nullptr), opt);
 }
 
 std::unique_ptr<Runner> random(const std::string& shape, const models::LoadOptions& opt) {
-  return make(random_weights(Config::parse_shape(shape), opt.convert.value_or(DType::BF16), opt.seed), opt);
+  return make(qwen2::random(Config::parse_shape(shape), opt.convert.value_or(DType::BF16), opt.seed), opt);
 }
 
 nlohmann::json describe(models::ModelSource& s) {
@@ -66,11 +59,9 @@ void save(models::ModelSource& s, const models::SaveOptions& o) {
   namespace fs = std::filesystem;
   std::error_code ec;
   GANDER_CHECK(!fs::equivalent(s.path, o.out, ec), o.out, ": the output is the model's own folder; give another");
-  Weights w = load_folder(s.path);
+  const std::unique_ptr<models::Decoder> d = read_folder(s.path);
   const DType* dtype = o.dtype ? &*o.dtype : nullptr;
-  const auto same = [](const models::Param& p) { return p; };
-  const auto name = [](const std::string& n) { return n; };
-  io::NamedTensors tensors = models::stored_tensors(w.params(), same, name, dtype);
+  io::NamedTensors tensors = models::stored_tensors(d->params(), models::Naming::Hf, dtype);
   io::make_output_folder(o.out);
   io::save_safetensors(o.out + "/model.safetensors", tensors, {{"format", "pt"}});
   io::JsonConfig cfg = io::JsonConfig::load((fs::path(s.path) / "config.json").string());

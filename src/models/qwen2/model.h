@@ -1,62 +1,32 @@
-// The Qwen2 forward pass (as Hugging Face transformers computes it): RMSNorm, q/k/v with biases,
-// rotate-half RoPE, causal attention with grouped KV heads over a KV cache, SwiGLU MLP, final
-// norm, lm_head. A chunk of any length continues from the cache, so prefill can be chunked and
-// decoding is a chunk of one token.
+// Qwen2 / Qwen2.5 as a configuration of the decoder, as Hugging Face transformers computes it:
+// RMSNorms, softmax attention with RoPE and grouped KV heads (models/mixers/attention.h), SwiGLU
+// MLPs (models/blocks/swiglu.h), a head that may be the embedding itself. Its body also carries
+// the RADLADS students: the same decoder with another mixer in some or all layers.
 #pragma once
-#include <span>
-#include <vector>
+#include <functional>
+#include <memory>
+#include <string>
 
-#include "models/qwen2/kv_cache.h"
-#include "models/qwen2/weights.h"
-#include "ops/linear.h"
+#include "io/checkpoint.h"
+#include "models/decoder.h"
+#include "models/qwen2/config.h"
 
 namespace gander::qwen2 {
 
-struct ForwardOptions {
-  ops::Precision precision = ops::Precision::F32;
-  int64_t chunk = 512;
-};
+inline constexpr StateFileKind kKvFile{"gander-qwen2-kv", 2, "Qwen2 KV-cache"};
 
-// Per-layer tensors for checking against reference implementations.
-struct Trace {
-  std::vector<Tensor> hidden;       // L+1 entries of [T, D]: embeddings, then after each layer (last: final norm applied, as HF)
-  std::vector<Tensor> attn_output;  // L entries of [T, D]: self-attention output after o_proj
-};
+// The mixer of layer l, where it is not Qwen2's attention (RADLADS: the converted layers).
+using MixerFor = std::function<std::unique_ptr<models::Block>(int64_t layer)>;
 
-// One sequence's part of a batched call: its tokens and the KV cache they extend.
-struct SequenceInput {
-  std::span<const int32_t> ids;
-  KvCache* cache;
-};
-
-class Model {
- public:
-  explicit Model(Weights w, ForwardOptions opt = {});
-  const Config& config() const { return w_.config; }
-  const Weights& weights() const { return w_; }
-  uint64_t fingerprint() const { return fingerprint_; }
-  ForwardOptions& options() { return opt_; }
-
-  void forward(std::span<const int32_t> ids, KvCache& cache, Tensor& logits, bool all_logits = false);
-  void forward_trace(std::span<const int32_t> ids, KvCache& cache, Tensor& logits, Trace& trace);
-  // Several sequences in one call, as rwkv7::Model::forward_batch: their rows share every matrix
-  // product; RoPE positions, the new keys and values and the attention are each sequence's own.
-  // logits: [sum of T, V] when all_logits, else [B, V].
-  void forward_batch(std::span<const SequenceInput> seqs, Tensor& logits, bool all_logits = false);
-
-  // The rows of one pass: consecutive runs of rows, each a slice of one sequence.
-  struct Segment {
-    int64_t row0, rows;
-    KvCache* cache;
-  };
-
- private:
-  void check_input(std::span<const int32_t> ids, const KvCache& cache) const;
-  void run_rows(std::span<const int32_t> ids, std::span<const Segment> segs, Tensor* logits, bool all_logits,
-                Trace* trace);
-  Weights w_;
-  ForwardOptions opt_;
-  uint64_t fingerprint_;
-};
+// A decoder of this shape without weights; `mixer` (if given) replaces attention where it returns one.
+std::unique_ptr<models::Decoder> build(const Config& c, const MixerFor& mixer = {});
+// Weights from a checkpoint, checked against the config (its file named in errors); not finished.
+std::unique_ptr<models::Decoder> read(const Config& c, const io::Checkpoint& ck, const std::string& config_source,
+                                      const DType* convert = nullptr);
+// `folder` holds config.json and model.safetensors or a sharded index.
+std::unique_ptr<models::Decoder> read_folder(const std::string& folder, const DType* convert = nullptr);
+std::shared_ptr<const models::Decoder> load_folder(const std::string& folder, const DType* convert = nullptr);
+// Random weights of a given shape (std 0.02 matrices, unit norms), for benchmarks.
+std::shared_ptr<const models::Decoder> random(const Config& c, DType matrix_dtype, uint64_t seed);
 
 }  // namespace gander::qwen2

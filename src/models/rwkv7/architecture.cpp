@@ -6,9 +6,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 
-#include "models/rwkv7/runner.h"
-#include "models/rwkv7/state.h"
-#include "models/rwkv7/weights.h"
+#include "models/rwkv7/model.h"
 
 namespace gander::rwkv7 {
 
@@ -26,30 +24,32 @@ models::Detection detect(const models::ModelSource& s) {
   return {s.checkpoint && has_rwkv7_tensors(*s.checkpoint) ? 1 : 0, {}};
 }
 
-std::unique_ptr<Runner> make(Weights w, const models::LoadOptions& opt) {
-  ForwardOptions fo;
-  if (opt.chunk > 0) fo.chunk = opt.chunk;
-  const Config c = w.config;
-  State initial = opt.time_state.empty() ? State::zeros(c) : load_time_state(opt.time_state, c);
-  return make_runner(std::make_unique<Model>(std::move(w), fo), std::move(initial));
+std::unique_ptr<Runner> make(std::shared_ptr<const models::Decoder> d, const models::LoadOptions& opt) {
+  models::SequenceState initial = opt.time_state.empty() ? d->new_state() : load_time_state(opt.time_state, *d);
+  return std::make_unique<Runner>(std::move(d), std::move(initial), models::RunOptions{.reference = opt.reference, .chunk = opt.chunk});
+}
+
+io::Checkpoint take_checkpoint(models::ModelSource& s) {
+  io::Checkpoint ck = s.checkpoint ? std::move(*s.checkpoint) : io::load_checkpoint(s.path);
+  s.checkpoint.reset();
+  return ck;
 }
 
 std::unique_ptr<Runner> load(models::ModelSource& s, const models::LoadOptions& opt) {
-  const io::Checkpoint ck = s.checkpoint ? std::move(*s.checkpoint) : io::load_checkpoint(s.path);
-  s.checkpoint.reset();
-  return make(load_weights(ck, opt.convert ? &*opt.convert : nullptr), opt);
+  return make(rwkv7::load(take_checkpoint(s), opt.convert ? &*opt.convert : nullptr), opt);
 }
 
 std::unique_ptr<Runner> random(const std::string& shape, const models::LoadOptions& opt) {
-  return make(random_weights(Config::parse_shape(shape), opt.convert.value_or(DType::BF16), opt.seed), opt);
+  return make(rwkv7::random(Config::parse_shape(shape), opt.convert.value_or(DType::BF16), opt.seed), opt);
 }
 
 nlohmann::json describe(models::ModelSource& s) {
   if (!s.checkpoint) s.checkpoint = io::load_checkpoint(s.path);
-  const Weights w = load_weights(*s.checkpoint);
-  return {{"config", w.config.describe()},
-          {"naming", w.naming},
-          {"parameters_official_count", w.config.parameter_count()}};
+  const std::unique_ptr<models::Decoder> d = read(*s.checkpoint);  // every tensor checked
+  const Config c = config_of(*s.checkpoint);
+  return {{"config", c.describe()},
+          {"naming", models::naming_name(d->info().naming)},
+          {"parameters_official_count", c.parameter_count()}};
 }
 // fla's config.json for these weights (sizes from the shapes; gander itself needs model_type only).
 nlohmann::json fla_config(const Config& c, DType dtype) {
@@ -72,21 +72,19 @@ nlohmann::json fla_config(const Config& c, DType dtype) {
 }
 
 void save(models::ModelSource& s, const models::SaveOptions& o) {
-  const io::Checkpoint ck = s.checkpoint ? std::move(*s.checkpoint) : io::load_checkpoint(s.path);
-  s.checkpoint.reset();
-  Weights w = load_weights(ck);  // matrices as stored; converted while written
+  const io::Checkpoint ck = take_checkpoint(s);
+  const std::unique_ptr<models::Decoder> d = read(ck);  // matrices as stored; converted while written
   const DType* dtype = o.dtype ? &*o.dtype : nullptr;
   const std::map<std::string, std::string> meta = {{"format", "pt"}};
   if (o.names == "official") {
     io::check_writable(o.out, "output");
-    const auto same = [](const models::Param& p) { return p; };
-    const auto name = [](const std::string& n) { return n; };
-    io::save_safetensors(o.out, models::stored_tensors(w.params(), same, name, dtype), meta);
+    io::save_safetensors(o.out, models::stored_tensors(d->params(), models::Naming::RwkvLm, dtype), meta);
     return;
   }
   io::make_output_folder(o.out);
-  io::save_safetensors(o.out + "/model.safetensors", models::stored_tensors(w.params(), fla_layout, fla_name, dtype), meta);
-  io::write_file(o.out + "/config.json", fla_config(w.config, o.dtype.value_or(w.matrix_dtype)).dump(2) + "\n");
+  io::save_safetensors(o.out + "/model.safetensors", models::stored_tensors(d->params(), models::Naming::Fla, dtype),
+                       meta);
+  io::write_file(o.out + "/config.json", fla_config(config_of(ck), o.dtype.value_or(d->matrix_dtype())).dump(2) + "\n");
 }
 }  // namespace
 

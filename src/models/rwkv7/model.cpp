@@ -3,243 +3,186 @@
 #include <algorithm>
 #include <cmath>
 
-#include "models/batch_plan.h"
-#include "ops/elementwise.h"
-#include "ops/embedding.h"
-#include "ops/norm.h"
-#include "ops/tiles.h"
-#include "ops/wkv7.h"
+#include "models/blocks/channel_mix7.h"
+#include "models/mixers/time_mix7.h"
 
 namespace gander::rwkv7 {
 
-// Activations for one chunk, allocated for the longest chunk and viewed at the current length.
-struct Model::Scratch {
-  int64_t capacity = 0;
-  Tensor h, x, xx, r, w, k, v, a, g, kk, b, y, v_first, hid;
-  Tensor lora_w, lora_a, lora_g, lora_v;  // LoRA hidden activations [T, rank]
-  Tensor last;  // [rows, C]: the last token of each sequence, for their logits
+using models::Naming;
 
-  void ensure(const Config& c, int64_t T) {
-    if (T <= capacity) return;
-    capacity = T;
-    const int64_t C = c.n_embd;
-    for (Tensor* t : {&h, &x, &xx, &r, &w, &k, &v, &a, &g, &kk, &b, &y, &v_first})
-      *t = Tensor::empty(DType::F32, {T, C});
-    hid = Tensor::empty(DType::F32, {T, c.dim_ffn});
-    lora_w = Tensor::empty(DType::F32, {T, c.rank_w});
-    lora_a = Tensor::empty(DType::F32, {T, c.rank_a});
-    lora_g = Tensor::empty(DType::F32, {T, c.rank_g});
-    lora_v = Tensor::empty(DType::F32, {T, std::max<int64_t>(c.rank_v, 1)});
-    last = Tensor::empty(DType::F32, {T, C});
+std::unique_ptr<models::Decoder> build(const Config& c) {
+  GANDER_CHECK(c.n_embd % kHeadSize == 0 && c.n_layer > 0 && c.vocab > 0, "RWKV-7: bad shape ", c.describe());
+  models::DecoderInfo info;
+  info.architecture = "rwkv7";
+  info.shape = c.describe();
+  info.native = info.naming = Naming::RwkvLm;
+  info.parameter_count = c.parameter_count();
+  info.state_file = kStateFile;
+  info.state_prefix = "blocks.";
+  // Prefill passes: AMX products are as efficient at 256 rows as at 512 and the activations then
+  // stay nearer the caches; oneDNN's f32 sgemm gains from more rows (~60 KB of scratch a row at 0.1B).
+  info.chunk_f32 = 512;
+  info.chunk_bf16 = 256;
+  const int64_t C = c.n_embd;
+  models::Embedding emb{c.vocab, C, 1e-2f, {}, models::Norm::layer(C, kLayerNormEps)};
+  std::vector<models::Layer> layers;
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    models::TimeMix7Config t;
+    t.form = models::TimeMix7Config::Form::Goose;
+    t.layer = l;
+    t.width = C;
+    t.heads = t.kv_heads = c.n_head;
+    t.head_size = kHeadSize;
+    t.rank_w = c.rank_w, t.rank_a = c.rank_a, t.rank_v = c.rank_v, t.rank_g = c.rank_g;
+    t.group_norm_eps = kGroupNormEps;
+    layers.push_back({models::Norm::layer(C, kLayerNormEps), std::make_unique<models::TimeMix7>(t),
+                      models::Norm::layer(C, kLayerNormEps), std::make_unique<models::ChannelMix7>(C, c.dim_ffn)});
   }
-};
+  models::Head head{c.vocab, C, false, 1.0f / std::sqrt(float(C)), {}};
+  return std::make_unique<models::Decoder>(std::move(info), std::move(emb), std::move(layers),
+                                           models::Norm::layer(C, kLayerNormEps), std::move(head));
+}
 
-Model::Model(Weights weights, ForwardOptions options)
-    : w_(std::move(weights)), opt_(options), fingerprint_(w_.fingerprint()), scratch_(std::make_shared<Scratch>()) {
-  // The bf16 and f32 matrices move into tiles, read by both the decode and the prefill kernels
-  // (after the fingerprint, which samples the checkpoint's row-major bytes). The LoRA matrices,
-  // widened to f32 at load, go back to bf16 in a bf16 model: exact for a bf16 checkpoint, and
-  // what --dtype bf16 asks for otherwise; they then stream half the bytes and run on the bf16
-  // units in prefill.
-  const DType dt = w_.matrix_dtype;
-  if ((dt != DType::BF16 && dt != DType::F32) || !ops::tiles_supported()) return;
-  for (LayerWeights& L : w_.layers) {
-    for (Tensor* m : {&L.receptance, &L.key, &L.value, &L.output, &L.ffn_key, &L.ffn_value}) ops::tile_if_supported(*m);
-    for (Tensor* m : {&L.w1, &L.w2, &L.a1, &L.a2, &L.v1, &L.v2, &L.g1, &L.g2})
-      if (m->defined() && m->numel() > 0) *m = ops::tile_matrix(dt == DType::BF16 ? m->to(DType::BF16) : *m);
-  }
-  ops::tile_if_supported(w_.head);
+Naming checkpoint_naming(const io::Checkpoint& ck) {
+  if (ck.contains("emb.weight")) return Naming::RwkvLm;
+  if (ck.contains("model.embeddings.weight")) return Naming::Fla;
+  fail(ck.source(), ": not an RWKV-7 checkpoint (neither 'emb.weight' nor 'model.embeddings.weight' found)");
 }
 
 namespace {
-// The leading [T, width] of a scratch buffer.
-Tensor view(const Tensor& t, int64_t T, int64_t width) { return t.prefix({T, width}); }
-
-// Per segment: xx[t] = x[t-1], its first row the sequence's carried shift vector, which then
-// becomes the segment's last x. `carried` picks the vector (attention's or the FFN's) of a state.
-template <typename Carried>
-void token_shift(const Tensor& x, Tensor& xx, std::span<const Model::Segment> segs, int64_t l, int64_t C,
-                 Carried carried) {
-  for (const auto& sg : segs) {
-    const float* px = x.data<float>() + sg.row0 * C;
-    float* pxx = xx.data<float>() + sg.row0 * C;
-    float* pc = carried(*sg.state)[size_t(l)].template data<float>();
-    std::copy(pc, pc + C, pxx);
-    std::copy(px, px + (sg.rows - 1) * C, pxx + C);
-    std::copy(px + (sg.rows - 1) * C, px + sg.rows * C, pc);
-  }
+int64_t count_layers(const io::Checkpoint& ck, Naming naming) {
+  const std::string prefix = naming == Naming::Fla ? "model.layers." : "blocks.";
+  int64_t n = 0;
+  for (const std::string& name : ck.names())
+    if (name.starts_with(prefix)) {
+      const size_t end = name.find('.', prefix.size());
+      try {
+        n = std::max<int64_t>(n, std::stoll(name.substr(prefix.size(), end - prefix.size())) + 1);
+      } catch (const std::exception&) {
+        fail(ck.source(), ": malformed layer name '", name, "'");
+      }
+    }
+  return n;
 }
-std::vector<Tensor>& att_shift(State& s) { return s.att_shift; }
-std::vector<Tensor>& ffn_shift(State& s) { return s.ffn_shift; }
+
+// A name under the checkpoint's naming: RWKV-LM's "blocks.L.<official>" or fla's "model.layers.L.<fla>".
+std::string name_in(Naming naming, int64_t layer, const char* official, const char* fla) {
+  return models::layer_prefix(naming, layer) + (naming == Naming::Fla ? fla : official);
+}
+
+const Tensor& tensor(const io::Checkpoint& ck, const std::string& name) {
+  const Tensor* t = ck.find(name);
+  GANDER_CHECK(t, ck.source(), ": missing tensor '", name, "'");
+  return *t;
+}
+
+// The rank of a LoRA from its first matrix, whichever layout the file uses.
+int64_t lora_rank(const io::Checkpoint& ck, Naming naming, int64_t layer, const char* official, const char* fla,
+                  int64_t C) {
+  const std::string name = name_in(naming, layer, official, fla);
+  const Tensor& t = tensor(ck, name);
+  const std::string where = concat(ck.source(), ": tensor '", name, "'");
+  GANDER_CHECK(t.ndim() == 2, where, ": expected a matrix, got ", shape_str(t.shape()));
+  const bool fla_layout = naming == Naming::Fla;
+  GANDER_CHECK((fla_layout ? t.dim(1) : t.dim(0)) == C, where, ": shape ", shape_str(t.shape()),
+               " does not have the model width ", C);
+  return fla_layout ? t.dim(0) : t.dim(1);
+}
+
+// Older fla checkpoints fuse the six token-shift mixes of a layer into attn.x_x [6, C] (order r,w,k,v,a,g).
+Tensor fused_mix(const models::Param& p, const io::Checkpoint& ck, int64_t C) {
+  const std::string& name = p.as(Naming::Fla).name;
+  const size_t at = name.find(".attn.x_");
+  if (at == std::string::npos || name.find("x_x") != std::string::npos || ck.contains(name)) return {};
+  const std::string fused = name.substr(0, at) + ".attn.x_x";
+  const Tensor* t = ck.find(fused);
+  GANDER_CHECK(t, ck.source(), ": missing tensor '", name, "' (and no fused '", fused, "')");
+  GANDER_CHECK(t->shape() == (Shape{6, C}), ck.source(), ": tensor '", fused, "': expected shape [6, ", C, "], got ",
+               shape_str(t->shape()));
+  return t->row(int64_t(std::string("rwkvag").find(name.back()))).to(DType::F32);
+}
 }  // namespace
 
-void Model::time_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T) {
-  const Config& c = w_.config;
-  const LayerWeights& L = w_.layers[size_t(l)];
-  const int64_t C = c.n_embd, N = kHeadSize;
-  const ops::Precision p = opt_.precision;
-  Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
-  ops::layer_norm(h, L.ln1_w, L.ln1_b, kLayerNormEps, x);
-  token_shift(x, xx, segs, l, C, att_shift);
+Config config_of(const io::Checkpoint& ck) {
+  const Naming naming = checkpoint_naming(ck);
+  const std::string emb_name = naming == Naming::Fla ? "model.embeddings.weight" : "emb.weight";
+  const Tensor& emb = tensor(ck, emb_name);
+  GANDER_CHECK(emb.ndim() == 2, ck.source(), ": tensor '", emb_name, "': expected [vocab, width], got ",
+               shape_str(emb.shape()));
+  Config c;
+  c.vocab = emb.dim(0);
+  c.n_embd = emb.dim(1);
+  c.n_layer = count_layers(ck, naming);
+  GANDER_CHECK(c.n_layer > 0, ck.source(), ": no layers found");
+  GANDER_CHECK(c.n_embd % kHeadSize == 0, ck.source(), ": tensor '", emb_name, "': width ", c.n_embd,
+               " is not a multiple of the head size ", kHeadSize);
+  c.n_head = c.n_embd / kHeadSize;
+  const std::string fk = name_in(naming, 0, "ffn.key.weight", "ffn.key.weight");
+  GANDER_CHECK(tensor(ck, fk).ndim() == 2, ck.source(), ": tensor '", fk, "': expected a matrix");
+  c.dim_ffn = tensor(ck, fk).dim(0);
+  c.rank_w = lora_rank(ck, naming, 0, "att.w1", "attn.w_lora.lora.0.weight", c.n_embd);
+  c.rank_a = lora_rank(ck, naming, 0, "att.a1", "attn.a_lora.lora.0.weight", c.n_embd);
+  c.rank_g = lora_rank(ck, naming, 0, "att.g1", "attn.g_lora.lora.0.weight", c.n_embd);
+  c.rank_v = c.n_layer > 1 ? lora_rank(ck, naming, 1, "att.v1", "attn.v_lora.lora.0.weight", c.n_embd) : 0;
+  return c;
+}
 
-  Tensor r = view(s.r, T, C), w = view(s.w, T, C), k = view(s.k, T, C), v = view(s.v, T, C);
-  Tensor a = view(s.a, T, C), g = view(s.g, T, C), nu = view(s.y, T, C);
-  Tensor lw = view(s.lora_w, T, c.rank_w), la = view(s.lora_a, T, c.rank_a), lg = view(s.lora_g, T, c.rank_g);
-  Tensor lv = view(s.lora_v, T, std::max<int64_t>(c.rank_v, 1));
-  // The projections and the first LoRA matrices (decay, in-context rate, gate, value residual)
-  // all read this token's mixes with the previous one (x_r, x_w, ...), formed as each product
-  // reads its input: one group.
-  using ops::Act;
-  auto from_mix = [&](const Tensor& W, Tensor& out, const Tensor& mix, std::optional<Act> act = {}) {
-    return ops::LinearJob{.x = x, .W = W, .bias = nullptr, .out = out, .act = act, .mix_to = &xx, .mix = &mix};
+std::unique_ptr<models::Decoder> read(const io::Checkpoint& ck, const DType* convert) {
+  const Naming naming = checkpoint_naming(ck);
+  const Config c = config_of(ck);
+  std::unique_ptr<models::Decoder> d = build(c);
+  d->info().source = ck.source();
+  d->info().format = ck.format();
+  d->info().naming = naming;
+  models::LoadHooks hooks;
+  if (naming == Naming::Fla) {
+    hooks.alternative = [C = c.n_embd](const models::Param& p, const io::Checkpoint& k) { return fused_mix(p, k, C); };
+    hooks.known = [](const std::string& n) { return n.ends_with(".attn.x_x"); };
+  }
+  hooks.unknown = [&ck](const std::string& n) {
+    return concat(ck.source(), ": unknown tensor '", n, "' (not part of an RWKV-7 model)");
   };
-  std::vector<ops::LinearJob> first = {from_mix(L.receptance, r, L.x_r),   from_mix(L.key, k, L.x_k),
-                                       from_mix(L.value, v, L.x_v),        from_mix(L.w1, lw, L.x_w, Act::Tanh),
-                                       from_mix(L.a1, la, L.x_a),          from_mix(L.g1, lg, L.x_g, Act::Sigmoid)};
-  if (l > 0) first.push_back(from_mix(L.v1, lv, L.x_v));
-  ops::linear_group(first, p);
-  std::vector<ops::LinearJob> second = {
-      {lw, L.w2, &L.w0, w}, {la, L.a2, &L.a0, a, Act::Sigmoid}, {lg, L.g2, nullptr, g}};
-  if (l > 0) second.push_back({lv, L.v2, &L.v0, nu, Act::Sigmoid});
-  ops::linear_group(second, p);
+  models::load_params(d->params(), naming, ck, convert, hooks);
+  return d;
+}
 
-  Tensor v_first = view(s.v_first, T, C);
-  if (l == 0) {
-    v_first.copy_from(v);
-  } else {
-    // Value residual: v <- lerp(v, v_first, nu), with a per-element mix (nu is already sigmoid'ed).
-    float* pv = v.data<float>();
-    const float *pf = v_first.data<float>(), *pn = nu.data<float>();
-#pragma omp parallel for simd schedule(static) if (T * C > 65536)
-    for (int64_t j = 0; j < T * C; ++j) pv[j] += (pf[j] - pv[j]) * pn[j];
-  }
+std::shared_ptr<const models::Decoder> load(const io::Checkpoint& ck, const DType* convert) {
+  std::shared_ptr<models::Decoder> d = read(ck, convert);
+  d->finish();
+  return d;
+}
 
-  Tensor kk = view(s.kk, T, C), b = view(s.b, T, C);
-  ops::Wkv7Prepare prep{k, w, a, &L.k_k, &L.k_a, kk, b};
-  ops::wkv7_prepare(prep, N);
-  Tensor y = view(s.y, T, C);
-  for (const Segment& sg : segs) {  // the recurrence walks each sequence's rows on its own state
-    if (segs.size() == 1) {
-      ops::wkv7({r, w, k, v, kk, b}, sg.state->wkv[size_t(l)], y);
-      break;
+std::shared_ptr<const models::Decoder> random(const Config& c, DType matrix_dtype, uint64_t seed) {
+  std::shared_ptr<models::Decoder> d = build(c);
+  d->info().source = concat("random ", c.describe());
+  d->info().format = "random";
+  models::init_params(d->params(), matrix_dtype, seed);
+  d->finish();
+  return d;
+}
+
+std::string state_name(int64_t layer, const char* entry) { return concat("blocks.", layer, ".", entry); }
+
+models::SequenceState load_time_state(const std::string& path, const models::Decoder& model, bool key_major) {
+  const io::Checkpoint ck = io::load_checkpoint(path);
+  models::SequenceState s = model.new_state();
+  for (int64_t l = 0; l < model.n_layer(); ++l) {
+    Tensor& wkv = s.get(state_name(l, "wkv"));
+    const int64_t H = wkv.dim(0), N = wkv.dim(1);
+    const std::string name = concat("blocks.", l, ".att.time_state");
+    const Tensor& t = ck.get(name);
+    check_shape(t, {H, N, N}, path + ": tensor '" + name + "'");
+    if (!key_major) {
+      wkv.copy_from(t);
+      continue;
     }
-    Tensor ys = y.rows(sg.row0, sg.rows);
-    ops::wkv7({r.rows(sg.row0, sg.rows), w.rows(sg.row0, sg.rows), k.rows(sg.row0, sg.rows), v.rows(sg.row0, sg.rows),
-               kk.rows(sg.row0, sg.rows), b.rows(sg.row0, sg.rows)},
-              sg.state->wkv[size_t(l)], ys);
+    const std::vector<float> v = t.to_f32_vector();
+    float* d = wkv.data<float>();
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < N; ++i)
+        for (int64_t j = 0; j < N; ++j) d[(h * N + i) * N + j] = v[size_t((h * N + j) * N + i)];
   }
-  ops::wkv7_output({y, r, k, v, g, &L.ln_x_w, &L.ln_x_b, &L.r_k, kGroupNormEps}, N, y);
-  ops::linear({.x = y, .W = L.output, .bias = nullptr, .out = h, .accumulate = true}, p);  // residual
-}
-
-void Model::channel_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T) {
-  const Config& c = w_.config;
-  const LayerWeights& L = w_.layers[size_t(l)];
-  const int64_t C = c.n_embd;
-  Tensor h = view(s.h, T, C), x = view(s.x, T, C), xx = view(s.xx, T, C);
-  ops::layer_norm(h, L.ln2_w, L.ln2_b, kLayerNormEps, x);
-  token_shift(x, xx, segs, l, C, ffn_shift);
-  Tensor hid = view(s.hid, T, c.dim_ffn);
-  ops::linear({.x = x, .W = L.ffn_key, .bias = nullptr, .out = hid, .act = ops::Act::ReluSquared, .mix_to = &xx,
-               .mix = &L.ffn_x_k},
-              opt_.precision);
-  ops::linear({.x = hid, .W = L.ffn_value, .bias = nullptr, .out = h, .accumulate = true}, opt_.precision);
-}
-
-void Model::run_rows(std::span<const int32_t> ids, std::span<const Segment> segs, Tensor* logits, bool all_logits,
-                     Tensor* hidden) {
-  const Config& c = w_.config;
-  const int64_t T = int64_t(ids.size()), C = c.n_embd, L = c.n_layer;
-  Scratch& s = *scratch_;
-  s.ensure(c, T);
-  Tensor h = view(s.h, T, C);
-  ops::embedding(w_.emb, ids, h);
-  ops::layer_norm(h, w_.ln0_w, w_.ln0_b, kLayerNormEps, h);
-  auto record = [&](int64_t slot) {
-    if (!hidden) return;
-    float* dst = hidden->data<float>();
-    const float* src = h.data<float>();
-    for (int64_t t = 0; t < T; ++t) std::copy(src + t * C, src + (t + 1) * C, dst + (t * (L + 1) + slot) * C);
-  };
-  record(0);
-  for (int64_t l = 0; l < L; ++l) {
-    time_mix(l, s, segs, T);
-    channel_mix(l, s, segs, T);
-    record(l + 1);
-  }
-  if (!logits) return;
-  if (all_logits) {
-    Tensor normed = view(s.x, T, C);
-    ops::layer_norm(h, w_.ln_out_w, w_.ln_out_b, kLayerNormEps, normed);
-    ops::linear(normed, w_.head, nullptr, *logits, opt_.precision);
-    return;
-  }
-  // Each sequence's last row.
-  const int64_t B = int64_t(segs.size());
-  Tensor rows = view(s.y, B, C), normed = view(s.last, B, C);
-  for (int64_t i = 0; i < B; ++i) rows.rows(i, 1).copy_from(h.rows(segs[size_t(i)].row0 + segs[size_t(i)].rows - 1, 1));
-  ops::layer_norm(rows, w_.ln_out_w, w_.ln_out_b, kLayerNormEps, normed);
-  ops::linear(normed, w_.head, nullptr, *logits, opt_.precision);
-}
-
-void Model::check_input(std::span<const int32_t> ids, const State& state) const {
-  const Config& c = w_.config;
-  GANDER_CHECK(!ids.empty(), "forward: no tokens to process");
-  GANDER_CHECK(state.matches(c), "forward: the state does not match the model ", c.describe());
-  for (int32_t id : ids)
-    GANDER_CHECK(id >= 0 && id < c.vocab, "token id ", id, " is out of range for this model's vocabulary of ", c.vocab);
-}
-
-void Model::forward(std::span<const int32_t> ids, State& state, Tensor& logits, bool all_logits) {
-  const Config& c = w_.config;
-  check_input(ids, state);
-  const int64_t T = int64_t(ids.size()), V = c.vocab;
-  const Shape want = all_logits ? Shape{T, V} : Shape{1, V};
-  if (!logits.defined() || logits.shape() != want) logits = Tensor::empty(DType::F32, want);
-  const int64_t chunk = opt_.chunk_or_default();
-  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
-    const int64_t n = std::min(chunk, T - t0);
-    const bool last = t0 + n == T;
-    const Segment seg{0, n, &state};
-    if (all_logits) {
-      Tensor part = logits.rows(t0, n);
-      run_rows(ids.subspan(size_t(t0), size_t(n)), {&seg, 1}, &part, true, nullptr);
-    } else {
-      run_rows(ids.subspan(size_t(t0), size_t(n)), {&seg, 1}, last ? &logits : nullptr, false, nullptr);
-    }
-  }
-}
-
-void Model::forward_batch(std::span<const SequenceInput> seqs, Tensor& logits, bool all_logits) {
-  const Config& c = w_.config;
-  GANDER_CHECK(!seqs.empty(), "forward_batch: no sequences");
-  int64_t total = 0;
-  for (const SequenceInput& q : seqs) {
-    GANDER_CHECK(q.state, "forward_batch: a sequence without a state");
-    check_input(q.ids, *q.state);
-    for (const SequenceInput& o : seqs)
-      GANDER_CHECK(&o == &q || o.state != q.state, "forward_batch: one state given for two sequences");
-    total += int64_t(q.ids.size());
-  }
-  const int64_t B = int64_t(seqs.size()), V = c.vocab;
-  const Shape want = all_logits ? Shape{total, V} : Shape{B, V};
-  if (!logits.defined() || logits.shape() != want) logits = Tensor::empty(DType::F32, want);
-  models::run_passes(
-      seqs, opt_.chunk_or_default(), all_logits, logits,
-      [](int64_t row0, int64_t rows, const SequenceInput& q) { return Segment{row0, rows, q.state}; },
-      [&](const SequenceInput& q, Tensor& part) { forward(q.ids, *q.state, part, all_logits); },
-      [&](std::span<const int32_t> ids, std::span<const Segment> segs, Tensor& part) {
-        run_rows(ids, segs, &part, all_logits, nullptr);
-      });
-}
-
-void Model::forward_hidden(std::span<const int32_t> ids, State& state, Tensor& hidden) {
-  const Config& c = w_.config;
-  GANDER_CHECK(!ids.empty() && state.matches(c), "forward_hidden: empty input or mismatched state");
-  hidden = Tensor::empty(DType::F32, {int64_t(ids.size()), c.n_layer + 1, c.n_embd});
-  for (int32_t id : ids) GANDER_CHECK(id >= 0 && id < c.vocab, "token id ", id, " is out of range");
-  const Segment seg{0, int64_t(ids.size()), &state};
-  run_rows(ids, {&seg, 1}, nullptr, false, &hidden);
+  return s;
 }
 
 }  // namespace gander::rwkv7

@@ -1,73 +1,38 @@
-// The RWKV-7 forward pass over a chunk of T tokens from a given state (which it advances).
-// T = 1 is the decoding step: every projection is a matrix-vector product streaming the weights.
-// T > 1 is chunked prefill: projections become matrix products over the chunk, then the WKV
-// recurrence walks the chunk token by token. Both are the same code; they differ only in which
-// kernel ops::linear picks, so they agree to float rounding.
+// RWKV-7 (x070) as a configuration of the decoder: LayerNorms (ln0 on the looked-up embedding),
+// the time mix in its Goose form (models/mixers/time_mix7.h) and the channel mix
+// (models/blocks/channel_mix7.h), an untied head. Official RWKV-LM checkpoints (.pth or
+// safetensors) and fla / Hugging Face ones load; sizes come from the tensor shapes, and every
+// shape is checked, with errors naming the tensor, the expected and the actual shape.
 #pragma once
-#include <cstdint>
-#include <span>
+#include <memory>
+#include <string>
 
-#include "models/rwkv7/state.h"
-#include "models/rwkv7/weights.h"
-#include "ops/linear.h"
+#include "io/checkpoint.h"
+#include "models/decoder.h"
+#include "models/rwkv7/config.h"
 
 namespace gander::rwkv7 {
 
-struct ForwardOptions {
-  ops::Precision precision = ops::Precision::F32;  // BF16: prefill products on the bf16 units
-  // Longest chunk run at once (bounds the scratch memory, ~60 KB per token at 0.1B); 0 picks by
-  // precision: 256 for bf16, whose AMX products are as efficient at 256 rows as at 512 and whose
-  // activations then stay nearer the caches; 512 for f32, where oneDNN's sgemm gains from more rows.
-  int64_t chunk = 0;
-  int64_t chunk_or_default() const { return chunk > 0 ? chunk : precision == ops::Precision::BF16 ? 256 : 512; }
-};
+inline constexpr StateFileKind kStateFile{"gander-rwkv7-state", 1, "RWKV-7 state"};
 
-// One sequence's part of a batched call: its tokens and the state they advance.
-struct SequenceInput {
-  std::span<const int32_t> ids;
-  State* state;
-};
+// A decoder of this shape without weights (its table lists what to load or initialise).
+std::unique_ptr<models::Decoder> build(const Config& c);
+// The naming of a checkpoint (official or fla) and the sizes its shapes give.
+models::Naming checkpoint_naming(const io::Checkpoint& ck);
+Config config_of(const io::Checkpoint& ck);
+// The weights of a checkpoint, matrices in `convert` if given; not finished (convert writes
+// these as they are; load() finishes them for running).
+std::unique_ptr<models::Decoder> read(const io::Checkpoint& ck, const DType* convert = nullptr);
+std::shared_ptr<const models::Decoder> load(const io::Checkpoint& ck, const DType* convert = nullptr);
+// Random weights of a given shape (official-style init scales), for benchmarks and tests.
+std::shared_ptr<const models::Decoder> random(const Config& c, DType matrix_dtype, uint64_t seed);
 
-class Model {
- public:
-  explicit Model(Weights weights, ForwardOptions options = {});
-  const Config& config() const { return w_.config; }
-  const Weights& weights() const { return w_; }
-  uint64_t fingerprint() const { return fingerprint_; }
-  ForwardOptions& options() { return opt_; }
-  const ForwardOptions& options() const { return opt_; }
-
-  // Feeds ids through the model from `state` (advanced in place). Writes logits [T, V] for every
-  // token when all_logits, else [1, V] for the last token only. Ids are checked against the vocab.
-  void forward(std::span<const int32_t> ids, State& state, Tensor& logits, bool all_logits = false);
-  // Several sequences in one call: their rows go through every matrix product together (the
-  // weights are read once for all of them), while token shift and the WKV recurrence run per
-  // sequence on its own state. logits: [sum of T, V] when all_logits, else [B, V] (each
-  // sequence's last token). One sequence is exactly forward(). Sequences whose rows together
-  // exceed the chunk length run in several passes.
-  void forward_batch(std::span<const SequenceInput> seqs, Tensor& logits, bool all_logits = false);
-  // The residual stream after each block for one chunk (debugging / tests against hidden_rnn).
-  // hidden: [T, L+1, C].
-  void forward_hidden(std::span<const int32_t> ids, State& state, Tensor& hidden);
-
-  // The rows of one pass: consecutive runs of rows, each a slice of one sequence.
-  struct Segment {
-    int64_t row0, rows;
-    State* state;
-  };
-
- private:
-  struct Scratch;
-  void check_input(std::span<const int32_t> ids, const State& state) const;
-  void run_rows(std::span<const int32_t> ids, std::span<const Segment> segs, Tensor* logits, bool all_logits,
-                Tensor* hidden);
-  void time_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T);
-  void channel_mix(int64_t l, Scratch& s, std::span<const Segment> segs, int64_t T);
-
-  Weights w_;
-  ForwardOptions opt_;
-  uint64_t fingerprint_;
-  std::shared_ptr<Scratch> scratch_;
-};
+// Names of a layer's state entries ("blocks.{l}.att_shift", ".wkv", ".ffn_shift").
+std::string state_name(int64_t layer, const char* entry);
+// A state-tuned initial state as users share them: a .pth/safetensors holding
+// blocks.{l}.att.time_state [H, 64, 64] (the shift vectors start at zero).
+// The orientation of shared files is not settled (RWKV-PEFT writes [head, key, value]; some tools
+// [head, value, key]): key_major = true transposes into the WKV layout.
+models::SequenceState load_time_state(const std::string& path, const models::Decoder& model, bool key_major = true);
 
 }  // namespace gander::rwkv7
