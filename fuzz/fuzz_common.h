@@ -31,7 +31,8 @@ inline void touch_all(const io::Checkpoint& ck) {
 inline constexpr uint64_t kFingerprint = 0x5eed5eed5eed5eedull;
 
 // The state layouts of two small models, as their blocks declare them (written out here so that
-// the fuzz build needs no kernels): RWKV-7 L2 D64 and Qwen2 L2 D64 with one KV head of 32.
+// the fuzz build needs no kernels): RWKV-7 L2 D64 V256 and Qwen2 L2 D64 I96 V300 with one KV head of 32
+// (tests/test_state_files.cpp checks them against the real models).
 struct FuzzModel {
   std::shared_ptr<const models::StateLayout> layout;
   StateOwner owner;
@@ -46,7 +47,7 @@ inline const FuzzModel& rwkv7_model() {
       d.fixed("wkv", {1, 64, 64});
       d.fixed("ffn_shift", {64});
     }
-    return FuzzModel{layout, {{"gander-rwkv7-state", 1, "RWKV-7 state"}, "L2 D64 H1 V256", kFingerprint, 0}};
+    return FuzzModel{layout, {{"gander-rwkv7-state", 1, "RWKV-7 state"}, "L2 D64 H1 V256 F256 lora w32 a32 v32 g32", kFingerprint, 0}};
   }();
   return m;
 }
@@ -60,7 +61,7 @@ inline const FuzzModel& qwen2_model() {
       d.growing("v", {1, 32});
     }
     // max_length keeps a hostile 'length' from allocating 32768 positions per run.
-    return FuzzModel{layout, {{"gander-qwen2-kv", 2, "Qwen2 KV-cache"}, "L2 D64 heads 2/1x32", kFingerprint, 1024}};
+    return FuzzModel{layout, {{"gander-qwen2-kv", 2, "Qwen2 KV-cache"}, "L2 D64 heads 2/1x32 MLP96 V300", kFingerprint, 1024}};
   }();
   return m;
 }

@@ -16,6 +16,7 @@
 #include "models/rwkv7/model.h"
 #include "models/shape_spec.h"
 #include "testdata.h"
+#include "../fuzz/fuzz_common.h"
 
 namespace gander {
 namespace {
@@ -167,6 +168,43 @@ TEST(Signals, AnArmedInterruptOnlySetsTheFlag) {
   ::signal(SIGHUP, SIG_DFL);
   ::signal(SIGQUIT, SIG_DFL);
   ::signal(SIGPIPE, SIG_DFL);
+}
+
+}  // namespace
+}  // namespace gander
+
+namespace gander {
+namespace {
+
+// State and KV-cache files record the weight fingerprint, so a change in the order or the bytes
+// the fingerprint walks would make every saved state refuse to load. These are the values of the
+// releases before the parameter table; the .pth and safetensors copies of a model agree.
+TEST(WeightFingerprint, IsTheValueEarlierReleasesWroteIntoStateFiles) {
+  GANDER_REQUIRE_TESTDATA("rwkv7/small/model_f32.safetensors");
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-small/config.json");
+  EXPECT_EQ(rwkv7::load(io::load_checkpoint(test::testdata("rwkv7/tiny/model_f32.pth")))->fingerprint(),
+            0x6d7607197e9a2615u);
+  EXPECT_EQ(rwkv7::load(io::load_checkpoint(test::testdata("rwkv7/tiny/model_f32.safetensors")))->fingerprint(),
+            0x6d7607197e9a2615u);
+  EXPECT_EQ(rwkv7::load(io::load_checkpoint(test::testdata("rwkv7/small/model_f32.safetensors")))->fingerprint(),
+            0x34f270ba8f859852u);
+  EXPECT_EQ(qwen2::load_folder(test::testdata("qwen2/qwen2-tiny"))->fingerprint(), 0x3a4fa31cd534406cu);
+  EXPECT_EQ(qwen2::load_folder(test::testdata("qwen2/qwen2-small"))->fingerprint(), 0x550a10bfc0f0414fu);
+}
+
+// The fuzz targets write the state layouts of two small models out by hand (their build has no
+// kernels); they must stay what the blocks declare, or the fuzzers would test another format.
+TEST(FuzzModels, HaveTheStateLayoutsAndFileKindsOfTheRealModels) {
+  const auto rwkv = rwkv7::random(rwkv7::Config::parse_shape("L2,D64,V256"), DType::F32, 1);
+  EXPECT_TRUE(*rwkv->state_layout() == *fuzz::rwkv7_model().layout);
+  EXPECT_STREQ(rwkv->state_owner().kind.format, fuzz::rwkv7_model().owner.kind.format);
+  EXPECT_EQ(rwkv->state_owner().kind.version, fuzz::rwkv7_model().owner.kind.version);
+  EXPECT_EQ(rwkv->state_owner().model_shape, fuzz::rwkv7_model().owner.model_shape);
+  const auto qwen = qwen2::random(qwen2::Config::parse_shape("L2,D64,H2,KV1,I96,V300"), DType::F32, 1);
+  EXPECT_TRUE(*qwen->state_layout() == *fuzz::qwen2_model().layout);
+  EXPECT_STREQ(qwen->state_owner().kind.format, fuzz::qwen2_model().owner.kind.format);
+  EXPECT_EQ(qwen->state_owner().kind.version, fuzz::qwen2_model().owner.kind.version);
+  EXPECT_EQ(qwen->state_owner().model_shape, fuzz::qwen2_model().owner.model_shape);
 }
 
 }  // namespace
