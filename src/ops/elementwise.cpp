@@ -33,7 +33,8 @@ void check_lerp(const Tensor& a, const Tensor& b, const Tensor& mix, const Tenso
   require_f32(out, "lerp", "out");
   require_same_shape(a, b, "lerp");
   require_same_shape(a, out, "lerp");
-  require_numel(mix, a.dim(-1), "lerp", "mix");
+  GANDER_CHECK(mix.numel() == a.dim(-1) || mix.numel() == a.numel(), "lerp: mix ", mix.describe(),
+               " is neither one row nor the shape of ", a.describe());
 }
 }  // namespace
 
@@ -49,8 +50,11 @@ void lerp(const Tensor& a, const Tensor& b, const Tensor& mix, Tensor& out) {
   const int64_t C = a.dim(-1), R = rows_of(a);
   const float *pa = a.data<float>(), *pb = b.data<float>(), *pm = mix.data<float>();
   float* po = out.data<float>();
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t c = 0; c < C; ++c) po[r * C + c] = pa[r * C + c] + (pb[r * C + c] - pa[r * C + c]) * pm[c];
+  const bool per_row = mix.numel() == C;
+  for (int64_t r = 0; r < R; ++r) {
+    const float* m = per_row ? pm : pm + r * C;
+    for (int64_t c = 0; c < C; ++c) po[r * C + c] = pa[r * C + c] + (pb[r * C + c] - pa[r * C + c]) * m[c];
+  }
 }
 }  // namespace ref
 
@@ -83,8 +87,9 @@ void lerp(const Tensor& a, const Tensor& b, const Tensor& mix, Tensor& out) {
     const float* ra = pa + r * C;
     const float* rb = pb + r * C;
     float* ro = po + r * C;
+    const float* m = mix.numel() == C ? pm : pm + r * C;
 #pragma omp simd
-    for (int64_t c = 0; c < C; ++c) ro[c] = ra[c] + (rb[c] - ra[c]) * pm[c];
+    for (int64_t c = 0; c < C; ++c) ro[c] = ra[c] + (rb[c] - ra[c]) * m[c];
   }
 }
 }  // namespace fast

@@ -1,5 +1,5 @@
 // Element-wise ops: activations and lerp (token shift). All f32.
-// Backward: each activation's derivative goes beside its forward here when training lands.
+// Their backward: ops/backward.h.
 #pragma once
 #include "core/tensor.h"
 
@@ -10,7 +10,8 @@ const char* act_name(Act a);
 
 // out = act(x); out may alias x.
 void activation(Act a, const Tensor& x, Tensor& out);
-// out[t, c] = a[t, c] + (b[t, c] - a[t, c]) * mix[c]   (mix broadcast over rows; out may alias a or b)
+// out[t, c] = a[t, c] + (b[t, c] - a[t, c]) * mix[c]   (mix broadcast over rows, or of a's shape:
+// element-wise; out may alias a or b)
 void lerp(const Tensor& a, const Tensor& b, const Tensor& mix, Tensor& out);
 // out = a * b element-wise (same shapes); out may alias either.
 void mul(const Tensor& a, const Tensor& b, Tensor& out);
