@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ops/elementwise.h"
+#include "ops/matmul.h"
 
 namespace gander::models {
 
@@ -15,9 +16,9 @@ void Pass::emit(const Tensor& x, const Tensor& W, const Tensor* bias) const {
   ops::linear({.x = x, .W = W, .bias = bias, .out = *residual, .accumulate = true}, precision);
 }
 
-void token_shift(const Tensor& x, Tensor& shifted, const Pass& pass, size_t carried) {
+void token_shift(const Tensor& x, Tensor& shifted, std::span<const Segment> segments, size_t carried) {
   const int64_t C = x.dim(-1);
-  for (const Segment& sg : pass.segments) {
+  for (const Segment& sg : segments) {
     const float* px = x.data<float>() + sg.row0 * C;
     float* ps = shifted.data<float>() + sg.row0 * C;
     float* pc = sg.state->at(carried).data<float>();
@@ -25,6 +26,47 @@ void token_shift(const Tensor& x, Tensor& shifted, const Pass& pass, size_t carr
     std::copy(px, px + (sg.rows - 1) * C, ps + C);
     std::copy(px + (sg.rows - 1) * C, px + sg.rows * C, pc);
   }
+}
+
+Tensor& TrainPass::d_carried(const std::string& name, const Shape& shape) {
+  auto it = d_carry.find(name);
+  if (it == d_carry.end()) it = d_carry.emplace(name, Tensor::zeros(DType::F32, shape)).first;
+  return it->second;
+}
+
+void token_shift_backward(const Tensor& d_shifted, Tensor& dx, std::span<const Segment> segments) {
+  const int64_t C = dx.dim(-1);
+  for (const Segment& sg : segments) {
+    const float* pd = d_shifted.data<float>() + sg.row0 * C;
+    float* px = dx.data<float>() + sg.row0 * C;
+    for (int64_t i = 0; i < (sg.rows - 1) * C; ++i) px[i] += pd[C + i];
+  }
+}
+
+void Block::train_forward(const Tensor&, TrainPass&, Tape&) const { fail(describe(), ": training is not implemented yet"); }
+void Block::backward(const Tensor&, TrainPass&, const Tape&, Tensor&) const {
+  fail(describe(), ": training is not implemented yet");
+}
+
+void train_emit(const Tensor& x, const Tensor& W, const Tensor* bias, TrainPass& p) {
+  ops::linear({.x = x, .W = W, .bias = bias, .out = *p.residual, .accumulate = true});
+}
+
+void linear_backward(const Tensor& x, const Tensor& W, const Tensor* bias, const Tensor& d_out, TrainPass& p,
+                     Tensor* dx) {
+  if (dx) ops::matmul(d_out, false, W, false, *dx, true);
+  if (Tensor* gW = p.grads->of(W)) ops::matmul(d_out, true, x, false, *gW, true);
+  if (bias)
+    if (Tensor* gb = p.grads->of(*bias)) {
+      const int64_t N = d_out.dim(-1), R = d_out.numel() / N;
+      const float* pd = d_out.data<float>();
+      float* pb = gb->data<float>();
+      for (int64_t n = 0; n < N; ++n) {
+        double s = 0;
+        for (int64_t r = 0; r < R; ++r) s += pd[r * N + n];
+        pb[n] = float(pb[n] + s);
+      }
+    }
 }
 
 }  // namespace gander::models

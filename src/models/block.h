@@ -13,6 +13,7 @@
 #include "core/tensor.h"
 #include "models/param_table.h"
 #include "models/sequence_state.h"
+#include "models/training.h"
 #include "models/workspace.h"
 #include "ops/linear.h"
 
@@ -40,6 +41,19 @@ struct Pass {
   void emit(const Tensor& x, const Tensor& W, const Tensor* bias = nullptr) const;
 };
 
+// A training pass: B sequences of T tokens as one [B*T, width] stream (segment b = rows
+// [b*T, (b+1)*T) and its state: the initial state going in, the final one after the forward).
+struct TrainPass {
+  int64_t rows = 0;
+  std::span<const Segment> segments;
+  Tensor* residual = nullptr;  // forward: the stream blocks add to
+  Gradients* grads = nullptr;
+  // Tensors that flow from one layer to later ones (RWKV-7's value residual "v_first") and their
+  // gradients, which the later layers' backward adds to before the first layer's runs.
+  std::map<std::string, Tensor> carry, d_carry;
+  Tensor& d_carried(const std::string& name, const Shape& shape);  // zeros at first use
+};
+
 class Block {
  public:
   virtual ~Block() = default;
@@ -52,10 +66,27 @@ class Block {
   virtual void forward(const Tensor& x, const Pass& pass) const = 0;
   // FLOPs of a prompt of n tokens beyond the matrix products (attention's scores).
   virtual double extra_flops(int64_t) const { return 0; }
+
+  // Training (models/training.h), over whole sequences with f32 row-major weights: the forward
+  // adds the output to *p.residual as forward() does and keeps in `tape` what backward needs;
+  // backward takes the gradient at the output (the residual stream's), adds the gradient at the
+  // input x to dx and the parameters' to p.grads. Blocks that cannot train yet say so.
+  virtual void train_forward(const Tensor& x, TrainPass& p, Tape& tape) const;
+  virtual void backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const;
 };
+
+// Training helpers shared by blocks: the last product of a block (residual += x . W^T + bias)
+// and its backward (dx += d_out . W; dW += d_out^T . x; dbias += column sums), skipping the
+// parameter gradients of frozen parameters.
+void train_emit(const Tensor& x, const Tensor& W, const Tensor* bias, TrainPass& p);
+void linear_backward(const Tensor& x, const Tensor& W, const Tensor* bias, const Tensor& d_out, TrainPass& p,
+                     Tensor* dx);
+// token_shift's backward: dx[t-1] += d_shifted[t] within each sequence (the first row's
+// gradient belongs to the initial state, which no one trains yet).
+void token_shift_backward(const Tensor& d_shifted, Tensor& dx, std::span<const Segment> segments);
 
 // The token shift of RWKV blocks: per segment, shifted[t] = x[t-1], the first row from the
 // sequence's carried vector (state entry `carried`), which then becomes the segment's last row.
-void token_shift(const Tensor& x, Tensor& shifted, const Pass& pass, size_t carried);
+void token_shift(const Tensor& x, Tensor& shifted, std::span<const Segment> segments, size_t carried);
 
 }  // namespace gander::models

@@ -44,6 +44,16 @@ struct Trace {
   Tensor normed;                  // [T, D]: the final norm's output
 };
 
+// A training batch: B sequences of T tokens each, ids and next-token targets ([B*T] each, sequence
+// after sequence; a negative target takes no part in the loss).
+struct TrainBatch {
+  std::span<const int32_t> ids, targets;
+  int64_t batch = 1, seq = 0;
+};
+struct TrainOptions {
+  float l2wrap = 0;  // RWKV's L2Wrap factor (the official trainer: 1e-4); 0: plain cross-entropy
+};
+
 // One sequence's part of a batched call: its tokens and the state they advance.
 struct SequenceInput {
   std::span<const int32_t> ids;
@@ -113,6 +123,11 @@ class Decoder {
   // sequence's last token). Ids are checked against the vocabulary, states against the model.
   void forward(std::span<const SequenceInput> seqs, Workspace& ws, const RunOptions& opt, Tensor& logits,
                bool all_logits = false) const;
+  // Training (decoder_train.cpp): the mean cross-entropy of the batch from zero states, with
+  // the gradient of every trainable parameter added into g. The weights must be f32 and row-major
+  // (a decoder loaded with f32 conversion and not finished).
+  double train_step(const TrainBatch& batch, Gradients& g, const TrainOptions& opt = {}) const;
+
   // One sequence in one pass, recording what Trace holds; logits for every token.
   void trace(std::span<const int32_t> ids, SequenceState& state, Workspace& ws, const RunOptions& opt, Tensor& logits,
              Trace& trace) const;

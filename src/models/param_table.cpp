@@ -151,6 +151,17 @@ io::NamedTensors stored_tensors(const ParamTable& table, Naming naming, const DT
   return out;
 }
 
+void make_master_weights(const ParamTable& table) {
+  for (const Param& p : table.params) {
+    if (!p.slot->defined()) continue;
+    GANDER_CHECK(p.slot->layout() == Layout::RowMajor, "parameter '", p.name,
+                 "' is already in tiles (a finished model cannot be trained)");
+    Tensor t = Tensor::empty(DType::F32, p.slot->shape());
+    t.copy_from(*p.slot);
+    *p.slot = std::move(t);
+  }
+}
+
 void convert_matrices(const ParamTable& table, DType dtype) {
   for_each_param(table, [dtype](const Param& p) {
     if (!p.small() && p.slot->dtype() != dtype) *p.slot = p.slot->to(dtype);

@@ -124,6 +124,9 @@ int64_t count_of(const ParamTable& table);  // elements
 // The table's tensors as `naming` stores them, matrices in `dtype` if given. Throws if the naming
 // has no name for one of them.
 io::NamedTensors stored_tensors(const ParamTable& table, Naming naming, const DType* dtype);
+// Replaces every parameter by an f32, row-major copy that the model owns (training's master
+// weights: a loaded checkpoint's tensors are views of the read-only mapped file).
+void make_master_weights(const ParamTable& table);
 // Converts every matrix to dtype (small tensors stay f32).
 void convert_matrices(const ParamTable& table, DType dtype);
 // Moves matrices into tiles (ops/tiles.h) where the CPU supports them: Matrix entries as they are,

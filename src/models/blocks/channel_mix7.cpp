@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "ops/backward.h"
+#include "ops/matmul.h"
+
 namespace gander::models {
 
 ChannelMix7::ChannelMix7(int64_t width, int64_t hidden)
@@ -25,12 +28,41 @@ void ChannelMix7::declare_state(StateDecl& s) { shift_ = s.fixed("ffn_shift", {w
 
 void ChannelMix7::forward(const Tensor& x, const Pass& pass) const {
   Tensor shifted = pass.scratch(shifted_slot_, {pass.rows, width_});
-  token_shift(x, shifted, pass, shift_);
+  token_shift(x, shifted, pass.segments, shift_);
   Tensor hid = pass.scratch(hidden_slot_, {pass.rows, hidden_});
   ops::linear({.x = x, .W = key_, .bias = nullptr, .out = hid, .act = ops::Act::ReluSquared, .mix_to = &shifted,
                .mix = &x_k_},
               pass.precision);
   pass.emit(hid, value_);
+}
+
+// Training: the same computation unfused, keeping its input, the mixed input and the key's
+// pre-activation and activation.
+namespace {
+enum Saved { kX, kShifted, kMixed, kPre, kAct };
+}
+
+void ChannelMix7::train_forward(const Tensor& x, TrainPass& p, Tape& tape) const {
+  const int64_t R = p.rows;
+  Tensor shifted = Tensor::empty(DType::F32, {R, width_}), mixed = Tensor::empty(DType::F32, {R, width_});
+  token_shift(x, shifted, p.segments, shift_);
+  ops::lerp(x, shifted, x_k_, mixed);
+  Tensor pre = Tensor::empty(DType::F32, {R, hidden_}), act = Tensor::empty(DType::F32, {R, hidden_});
+  ops::linear(mixed, key_, nullptr, pre);
+  ops::activation(ops::Act::ReluSquared, pre, act);
+  train_emit(act, value_, nullptr, p);
+  tape.at(kX) = x, tape.at(kShifted) = shifted, tape.at(kMixed) = mixed, tape.at(kPre) = pre, tape.at(kAct) = act;
+}
+
+void ChannelMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const {
+  const int64_t R = p.rows;
+  Tensor d_act = Tensor::zeros(DType::F32, {R, hidden_}), d_pre = Tensor::zeros(DType::F32, {R, hidden_});
+  linear_backward(tape.at(kAct), value_, nullptr, d_out, p, &d_act);
+  ops::activation_backward(ops::Act::ReluSquared, tape.at(kPre), d_act, d_pre);
+  Tensor d_mixed = Tensor::zeros(DType::F32, {R, width_}), d_shifted = Tensor::zeros(DType::F32, {R, width_});
+  linear_backward(tape.at(kMixed), key_, nullptr, d_pre, p, &d_mixed);
+  ops::lerp_backward(tape.at(kX), tape.at(kShifted), x_k_, d_mixed, &dx, &d_shifted, p.grads->of(x_k_));
+  token_shift_backward(d_shifted, dx, p.segments);
 }
 
 }  // namespace gander::models

@@ -7,6 +7,7 @@
 #include "core/tensor.h"
 #include "models/blocks/norm.h"
 #include "models/param_table.h"
+#include "models/training.h"
 
 namespace gander::models {
 
@@ -17,6 +18,10 @@ struct Embedding {
   std::optional<Norm> norm;  // applied to the looked-up rows (RWKV-7's ln0)
   void declare(ParamDecl& d);
   void forward(std::span<const int32_t> ids, Tensor& out) const;  // out: [T, width]
+  // Training: the looked-up rows (kept for the norm's backward) and the output; the backward
+  // adds each row's gradient into the table's gradient at its id.
+  void train_forward(std::span<const int32_t> ids, Tensor& rows, Tensor& out) const;
+  void backward(std::span<const int32_t> ids, const Tensor& rows, const Tensor& d_out, Gradients& g) const;
 };
 
 struct Head {

@@ -1,5 +1,6 @@
 #include "models/blocks/norm.h"
 
+#include "ops/backward.h"
 #include "ops/norm.h"
 
 namespace gander::models {
@@ -16,6 +17,11 @@ void Norm::declare(ParamDecl& d, const Aliases& weight_names, const Aliases& bia
 void Norm::apply(const Tensor& x, Tensor& out) const {
   if (kind == Kind::Layer) ops::layer_norm(x, weight, bias, eps, out);
   else ops::rms_norm(x, weight, eps, out);
+}
+
+void Norm::backward(const Tensor& x, const Tensor& dy, Tensor& dx, Gradients& g) const {
+  if (kind == Kind::Layer) ops::group_norm_backward(x, 1, weight, eps, dy, dx, g.of(weight), g.of(bias));
+  else ops::rms_norm_backward(x, weight, eps, dy, dx, g.of(weight));
 }
 
 }  // namespace gander::models

@@ -5,6 +5,7 @@
 
 #include "core/tensor.h"
 #include "models/param_table.h"
+#include "models/training.h"
 
 namespace gander::models {
 
@@ -20,6 +21,8 @@ struct Norm {
   // weight and bias named as given (bias only for a LayerNorm).
   void declare(ParamDecl& d, const Aliases& weight_names, const Aliases& bias_names);
   void apply(const Tensor& x, Tensor& out) const;  // out may alias x
+  // Training: dx += the gradient at x from dy at the output; weight and bias gradients into g.
+  void backward(const Tensor& x, const Tensor& dy, Tensor& dx, Gradients& g) const;
 };
 
 }  // namespace gander::models

@@ -118,7 +118,7 @@ void TimeMix7::projections(const Tensor& x, const Pass& pass, Buffers& b) const 
   Tensor shifted;
   if (shift) {
     shifted = pass.scratch(slot_[kShifted], {T, D});
-    token_shift(x, shifted, pass, shift_);
+    token_shift(x, shifted, pass.segments, shift_);
   }
   Tensor lw = pass.scratch(slot_[kLoraW], {T, c_.rank_w}), la = pass.scratch(slot_[kLoraA], {T, c_.rank_a});
   Tensor lg = pass.scratch(slot_[kLoraG], {T, c_.rank_g}), lv = pass.scratch(slot_[kLoraV], {T, std::max<int64_t>(c_.rank_v, 1)});

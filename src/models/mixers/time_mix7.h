@@ -42,6 +42,9 @@ class TimeMix7 final : public Block {
   void declare(ParamDecl& d) override;
   void declare_state(StateDecl& s) override;
   void forward(const Tensor& x, const Pass& pass) const override;
+  // Training (time_mix7_train.cpp; the Goose form).
+  void train_forward(const Tensor& x, TrainPass& p, Tape& tape) const override;
+  void backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const override;
 
  private:
   int64_t att_width() const { return c_.heads * c_.head_size; }  // A
