@@ -31,6 +31,7 @@ struct ExitCode {
 
 void register_tokenize(CLI::App& app);
 void register_bench_ops(CLI::App& app);
+void register_bench_train(CLI::App& app);
 void register_bench_tokenizer(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_demo(CLI::App& app);

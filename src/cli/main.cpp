@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   gander::cli::register_inspect(app);
   gander::cli::register_convert(app);
   gander::cli::register_bench_ops(app);
+  gander::cli::register_bench_train(app);
   gander::cli::register_bench_tokenizer(app);
   gander::cli::register_demo(app);
   int code = 0;

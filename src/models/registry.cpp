@@ -88,15 +88,33 @@ void convert_model(const std::string& in, const SaveOptions& opt) {
   detect(source).save(source, opt);
 }
 
-std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions& opt) {
+namespace {
+// The architecture and shape of an "ARCHITECTURE:SHAPE" spec.
+std::pair<const Architecture*, std::string> random_spec(const std::string& spec) {
   const size_t colon = spec.find(':');
   std::string examples;
   for (const Architecture* a : architectures()) examples += (examples.empty() ? "" : " or ") + a->random_example;
   GANDER_CHECK(colon != std::string::npos, "--random '", spec, "': expected ARCHITECTURE:SHAPE, e.g. ", examples);
   const std::string name = spec.substr(0, colon);
   for (const Architecture* a : architectures())
-    if (a->name == name) return a->random(spec.substr(colon + 1), opt);
+    if (a->name == name) return {a, spec.substr(colon + 1)};
   fail("--random: unknown architecture in '", spec, "' (", examples, ")");
+}
+}  // namespace
+
+std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions& opt) {
+  const auto [a, shape] = random_spec(spec);
+  return a->random(shape, opt);
+}
+
+std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_t seed) {
+  const auto [a, shape] = random_spec(spec);
+  GANDER_CHECK(a->build_shape, "--random '", spec, "': ", a->name, " models cannot be trained yet");
+  std::unique_ptr<Decoder> d = a->build_shape(shape);
+  d->info().source = concat("random ", d->info().shape);
+  d->info().format = "random";
+  init_params(d->params(), DType::F32, seed);
+  return d;
 }
 
 }  // namespace gander::models

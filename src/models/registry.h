@@ -62,6 +62,8 @@ struct Architecture {
   nlohmann::json (*describe)(ModelSource&);
   // Writes the model as safetensors (with config.json for folder namings), atomically per file.
   void (*save)(ModelSource&, const SaveOptions&);
+  // A decoder of a --random shape without weights (training initialises it).
+  std::unique_ptr<Decoder> (*build_shape)(const std::string& shape);
 };
 
 const std::vector<const Architecture*>& architectures();
@@ -72,6 +74,9 @@ std::unique_ptr<Runner> load_model(const std::string& path, const LoadOptions& o
 // spec: "<architecture>:<shape>", e.g. "qwen2:L24,D896,H14,KV2,I4864,V151936,T".
 std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions& opt);
 const Architecture& architecture_named(const std::string& name);
+// spec as for random_model: a model to train (bench-train), its own f32 row-major weights from
+// the declared inits.
+std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_t seed);
 // Loads `in` (any path load_model takes) and writes it as `opt` says.
 void convert_model(const std::string& in, const SaveOptions& opt);
 

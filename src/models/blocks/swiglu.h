@@ -11,6 +11,8 @@ class SwiGlu final : public Block {
   std::string describe() const override;
   void declare(ParamDecl& d) override;
   void forward(const Tensor& x, const Pass& pass) const override;
+  void train_forward(const Tensor& x, TrainPass& p, Tape& tape) const override;
+  void backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const override;
 
  private:
   int64_t width_, hidden_;

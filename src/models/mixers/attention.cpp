@@ -1,6 +1,7 @@
 #include "models/mixers/attention.h"
 
 #include "ops/attention.h"
+#include "ops/attention_backward.h"
 #include "ops/rope.h"
 
 namespace gander::models {
@@ -68,6 +69,61 @@ void Attention::forward(const Tensor& x, const Pass& pass) const {
                    att_s);
   }
   pass.emit(att.reshape({T, H * hd}), o_);
+}
+
+// Training over whole sequences from position 0: the forward keeps q and k after RoPE, v, the
+// attention output and its log-sum-exp rows; the backward recomputes the probabilities.
+namespace {
+enum Saved { kX, kQ, kK, kV, kAtt, kLse };
+std::vector<int64_t> positions_of(std::span<const Segment> segs, int64_t rows) {
+  std::vector<int64_t> pos(static_cast<size_t>(rows));
+  for (const Segment& sg : segs)
+    for (int64_t t = 0; t < sg.rows; ++t) pos[size_t(sg.row0 + t)] = sg.state->length() + t;
+  return pos;
+}
+}  // namespace
+
+void Attention::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
+  const int64_t R = p.rows, H = c_.heads, Hkv = c_.kv_heads, hd = c_.head_dim;
+  for (const Segment& sg : p.segments)
+    GANDER_CHECK(sg.state->length() == 0, describe(), ": training starts every sequence at position 0");
+  Tensor q = Tensor::empty(DType::F32, {R, H, hd}), k = Tensor::empty(DType::F32, {R, Hkv, hd});
+  Tensor v = Tensor::empty(DType::F32, {R, Hkv, hd}), att = Tensor::empty(DType::F32, {R, H, hd});
+  Tensor lse = Tensor::empty(DType::F32, {R, H});
+  Tensor q2 = q.reshape({R, H * hd}), k2 = k.reshape({R, Hkv * hd}), v2 = v.reshape({R, Hkv * hd});
+  ops::linear(x, q_, c_.qkv_bias ? &q_bias_ : nullptr, q2);
+  ops::linear(x, k_, c_.qkv_bias ? &k_bias_ : nullptr, k2);
+  ops::linear(x, v_, c_.qkv_bias ? &v_bias_ : nullptr, v2);
+  const std::vector<int64_t> pos = positions_of(p.segments, R);
+  ops::rope(q, pos, c_.rope_theta, q);
+  ops::rope(k, pos, c_.rope_theta, k);
+  for (const Segment& sg : p.segments) {
+    Tensor att_s = att.rows(sg.row0, sg.rows), lse_s = lse.rows(sg.row0, sg.rows);
+    ops::attention_train(q.rows(sg.row0, sg.rows), k.rows(sg.row0, sg.rows), v.rows(sg.row0, sg.rows), att_s, lse_s);
+  }
+  train_emit(att.reshape({R, H * hd}), o_, nullptr, p);
+  t.at(kX) = x, t.at(kQ) = q, t.at(kK) = k, t.at(kV) = v, t.at(kAtt) = att, t.at(kLse) = lse;
+}
+
+void Attention::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor& dx) const {
+  const int64_t R = p.rows, H = c_.heads, Hkv = c_.kv_heads, hd = c_.head_dim;
+  Tensor d_att = Tensor::zeros(DType::F32, {R, H * hd});
+  linear_backward(t.at(kAtt).reshape({R, H * hd}), o_, nullptr, d_out, p, &d_att);
+  Tensor dq = Tensor::zeros(DType::F32, {R, H, hd}), dk = Tensor::zeros(DType::F32, {R, Hkv, hd});
+  Tensor dv = Tensor::zeros(DType::F32, {R, Hkv, hd});
+  const Tensor d_att3 = d_att.reshape({R, H, hd});
+  for (const Segment& sg : p.segments) {
+    auto part = [&](const Tensor& e) { return e.rows(sg.row0, sg.rows); };
+    Tensor dqs = part(dq), dks = part(dk), dvs = part(dv);
+    ops::attention_backward(part(t.at(kQ)), part(t.at(kK)), part(t.at(kV)), part(t.at(kAtt)), part(t.at(kLse)),
+                            part(d_att3), dqs, dks, dvs);
+  }
+  const std::vector<int64_t> pos = positions_of(p.segments, R);
+  ops::rope_backward(dq, pos, c_.rope_theta, dq);
+  ops::rope_backward(dk, pos, c_.rope_theta, dk);
+  linear_backward(t.at(kX), q_, c_.qkv_bias ? &q_bias_ : nullptr, dq.reshape({R, H * hd}), p, &dx);
+  linear_backward(t.at(kX), k_, c_.qkv_bias ? &k_bias_ : nullptr, dk.reshape({R, Hkv * hd}), p, &dx);
+  linear_backward(t.at(kX), v_, c_.qkv_bias ? &v_bias_ : nullptr, dv.reshape({R, Hkv * hd}), p, &dx);
 }
 
 }  // namespace gander::models

@@ -20,6 +20,8 @@ class Attention final : public Block {
   void declare(ParamDecl& d) override;
   void declare_state(StateDecl& s) override;
   void forward(const Tensor& x, const Pass& pass) const override;
+  void train_forward(const Tensor& x, TrainPass& p, Tape& tape) const override;
+  void backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const override;
   double extra_flops(int64_t n) const override;
 
  private:

@@ -74,6 +74,7 @@ void save(models::ModelSource& s, const models::SaveOptions& o) {
     if (fs::is_regular_file(from, ec)) io::write_file(o.out + "/" + f, io::read_file(from.string(), 256ull << 20, f));
   }
 }
+std::unique_ptr<models::Decoder> build_shape(const std::string& shape) { return build(Config::parse_shape(shape)); }
 }  // namespace
 
 const models::Architecture& architecture() {
@@ -88,6 +89,7 @@ const models::Architecture& architecture() {
       .random = random,
       .describe = describe,
       .save = save,
+      .build_shape = build_shape,
   };
   return a;
 }

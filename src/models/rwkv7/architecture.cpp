@@ -86,6 +86,7 @@ void save(models::ModelSource& s, const models::SaveOptions& o) {
                        meta);
   io::write_file(o.out + "/config.json", fla_config(config_of(ck), o.dtype.value_or(d->matrix_dtype())).dump(2) + "\n");
 }
+std::unique_ptr<models::Decoder> build_shape(const std::string& shape) { return build(Config::parse_shape(shape)); }
 }  // namespace
 
 const models::Architecture& architecture() {
@@ -100,6 +101,7 @@ const models::Architecture& architecture() {
       .random = random,
       .describe = describe,
       .save = save,
+      .build_shape = build_shape,
   };
   return a;
 }

@@ -1,0 +1,52 @@
+// One optimizer step of a model, as every training command runs it: gradients of the batch,
+// a check that loss and gradients are finite (a NaN names the step and the first tensor that
+// has one, before any weight moves), global-norm clipping, the AdamW update.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/decoder.h"
+#include "train/adamw.h"
+
+namespace gander::train {
+
+struct TrainerConfig {
+  AdamWConfig adam;
+  double grad_clip = 1.0;  // 0: none
+  models::TrainOptions loss;
+  // Which parameters train: those matching any of `train` (all when empty) and none of `freeze`
+  // (globs over the model's parameter names, e.g. "blocks.*.att.*"). A pattern that matches no
+  // parameter is an error: a typo would otherwise train the wrong set without a word.
+  std::vector<std::string> train, freeze;
+};
+
+// The predicate for models::Gradients from the patterns above.
+std::function<bool(const models::Param&)> select_params(const models::ParamTable& table,
+                                                        const std::vector<std::string>& train,
+                                                        const std::vector<std::string>& freeze);
+
+// Throws "step N: ..." naming the first non-finite value: the loss, or a gradient tensor.
+void check_finite(int64_t step, double loss, const models::Gradients& grads);
+
+struct StepResult {
+  double loss = 0, grad_norm = 0;
+};
+
+class Trainer {
+ public:
+  // The model's weights become its own f32 master weights (models::make_master_weights).
+  Trainer(models::Decoder& model, TrainerConfig config, Grouping grouping);
+  StepResult step(const models::TrainBatch& batch);
+  int64_t steps() const { return opt_.steps(); }
+  const models::Gradients& gradients() const { return grads_; }
+  int64_t trained_parameters() const;  // elements
+
+ private:
+  models::Decoder& model_;
+  TrainerConfig c_;
+  models::Gradients grads_;
+  AdamW opt_;
+};
+
+}  // namespace gander::train

@@ -1,0 +1,96 @@
+// Qwen2 training: the gradient of every parameter tensor against central differences of the
+// model's own loss along that gradient (the directional derivative |g|^2 over the whole tensor,
+// which stands well above the f32 rounding of the loss), untied and tied heads, and a batch of
+// sequences against each alone. The attention, RoPE, SwiGLU and RMSNorm backwards are checked
+// one by one in double precision in test_grads.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/rng.h"
+#include "models/decoder.h"
+#include "models/qwen2/model.h"
+
+namespace gander {
+namespace {
+
+std::unique_ptr<models::Decoder> trainable(const std::string& shape, uint64_t seed) {
+  std::unique_ptr<models::Decoder> d = qwen2::build(qwen2::Config::parse_shape(shape));
+  models::init_params(d->params(), DType::F32, seed);
+  models::make_master_weights(d->params());
+  return d;
+}
+
+struct Batch {
+  std::vector<int32_t> ids, targets;
+};
+Batch random_batch(int64_t n, int64_t vocab, uint64_t seed) {
+  Rng rng(seed);
+  Batch b;
+  for (int64_t i = 0; i < n; ++i) {
+    b.ids.push_back(int32_t(rng.next_u64() % uint64_t(vocab)));
+    b.targets.push_back(int32_t(rng.next_u64() % uint64_t(vocab)));
+  }
+  return b;
+}
+
+void expect_directional_derivatives(models::Decoder& m, const models::TrainBatch& b) {
+  models::Gradients g(m.params());
+  m.train_step(b, g);
+  const auto& params = m.params().params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& grad = g.by_index()[i];
+    const float* pg = grad.data<float>();
+    double norm2 = 0;
+    for (int64_t j = 0; j < grad.numel(); ++j) norm2 += double(pg[j]) * pg[j];
+    // (The keys' bias barely moves softmax attention, as every score of a row shifts together:
+    // its |g|^2 of ~1e-20 is below what f32 differences of the loss can resolve.)
+    if (norm2 < 1e-12) continue;
+    const double h = 1e-2 / std::sqrt(norm2);  // a step of 1e-2 in the loss, to first order
+    Tensor saved = params[i].slot->clone();
+    auto loss_at = [&](double s) {
+      float* pw = params[i].slot->data<float>();
+      const float* p0 = saved.data<float>();
+      for (int64_t j = 0; j < grad.numel(); ++j) pw[j] = float(p0[j] + s * pg[j]);
+      models::Gradients scratch(m.params(), [](const models::Param&) { return false; });
+      return m.train_step(b, scratch);
+    };
+    const double fd = (loss_at(h) - loss_at(-h)) / (2 * h);
+    params[i].slot->copy_from(saved);
+    EXPECT_NEAR(fd / norm2, 1.0, 2e-2) << params[i].name << ": |g|^2 " << norm2 << ", differences " << fd;
+  }
+}
+
+TEST(Qwen2Train, EveryGradientIsTheDerivativeOfTheLoss) {
+  auto m = trainable("L2,D64,H4,KV2,I96,V300", 11);
+  const Batch b = random_batch(2 * 13, 300, 5);
+  expect_directional_derivatives(*m, {b.ids, b.targets, 2, 13});
+}
+
+TEST(Qwen2Train, TiedHeadGetsBothGradients) {
+  auto m = trainable("L1,D32,H2,KV1,I48,V200,T", 12);
+  const Batch b = random_batch(9, 200, 6);
+  expect_directional_derivatives(*m, {b.ids, b.targets, 1, 9});
+}
+
+TEST(Qwen2Train, ABatchGivesTheGradientsOfEachSequenceAlone) {
+  auto m = trainable("L2,D64,H4,KV2,I96,V300", 13);
+  const Batch b = random_batch(3 * 11, 300, 7);
+  models::Gradients both(m->params()), alone(m->params());
+  const double loss = m->train_step({b.ids, b.targets, 3, 11}, both);
+  double sum = 0;
+  for (size_t s = 0; s < 3; ++s)
+    sum += m->train_step({std::span(b.ids).subspan(s * 11, 11), std::span(b.targets).subspan(s * 11, 11), 1, 11},
+                         alone);
+  alone.scale(1.0 / 3);
+  EXPECT_NEAR(loss, sum / 3, 1e-5);
+  for (size_t i = 0; i < both.by_index().size(); ++i) {
+    const auto x = both.by_index()[i].to_f32_vector(), y = alone.by_index()[i].to_f32_vector();
+    double d = 0, mx = 1e-12;
+    for (size_t j = 0; j < x.size(); ++j) d = std::max(d, std::fabs(double(x[j]) - y[j])), mx = std::max(mx, std::fabs(double(x[j])));
+    EXPECT_LE(d / mx, 1e-4) << m->params().params[i].name;
+  }
+}
+
+}  // namespace
+}  // namespace gander
