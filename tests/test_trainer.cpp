@@ -1,0 +1,99 @@
+// The training step around the gradients: which parameters train (patterns; a typo is an
+// error), a non-finite loss or gradient stops before any weight moves, and bench-train runs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "cli_process.h"
+#include "models/registry.h"
+#include "testdata.h"
+#include "train/trainer.h"
+
+namespace gander {
+namespace {
+
+std::unique_ptr<models::Decoder> small_rwkv7() { return models::trainable_random_model("rwkv7:L2,D64,V97", 3); }
+
+struct Batch {
+  std::vector<int32_t> ids, targets;
+  models::TrainBatch view(int64_t B, int64_t T) const { return {ids, targets, B, T}; }
+};
+Batch counting(int64_t n, int32_t vocab) {
+  Batch b;
+  for (int64_t i = 0; i < n; ++i) b.ids.push_back(int32_t(i % vocab)), b.targets.push_back(int32_t((i + 1) % vocab));
+  return b;
+}
+
+TEST(Trainer, FrozenParametersStayAndTheOthersMove) {
+  auto m = small_rwkv7();
+  train::TrainerConfig c;
+  c.train = {"blocks.*.att.*"};
+  c.freeze = {"blocks.1.att.w*"};
+  train::Trainer t(*m, c, train::rwkv7_groups(0.1));
+  std::vector<Tensor> before;
+  for (const models::Param& p : m->params().params) before.push_back(p.slot->clone());
+  const Batch b = counting(2 * 20, 97);
+  const double l0 = t.step(b.view(2, 20)).loss;
+  for (int i = 0; i < 4; ++i) t.step(b.view(2, 20));
+  EXPECT_LT(t.step(b.view(2, 20)).loss, l0);
+  const auto& params = m->params().params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string& n = params[i].name;
+    const bool trains = n.find(".att.") != std::string::npos && n.rfind("blocks.1.att.w", 0) != 0;
+    EXPECT_EQ(test::max_diff(before[i], *params[i].slot) > 0, trains) << n;
+  }
+}
+
+TEST(Trainer, APatternThatMatchesNothingIsAnError) {
+  auto m = small_rwkv7();
+  train::TrainerConfig c;
+  c.freeze = {"blocks.*.attn.*"};  // fla's spelling, not this model's
+  const std::string msg = test::error_of([&] { train::Trainer(*m, c, nullptr); });
+  EXPECT_NE(msg.find("'blocks.*.attn.*' (freeze) matches no parameter"), std::string::npos) << msg;
+}
+
+TEST(Trainer, ANonFiniteGradientStopsBeforeAnyWeightMoves) {
+  auto m = small_rwkv7();
+  train::Trainer t(*m, {}, nullptr);
+  const models::Param& ln = m->params().params[1];  // ln0's weight
+  ln.slot->data<float>()[5] = NAN;
+  const Tensor before = m->params().params[0].slot->clone();
+  const Batch b = counting(16, 97);
+  const std::string msg = test::error_of([&] { t.step(b.view(1, 16)); });
+  EXPECT_NE(msg.find("step 1: the loss is nan"), std::string::npos) << msg;
+  EXPECT_EQ(test::max_diff(before, *m->params().params[0].slot), 0);
+  models::Gradients g(m->params());
+  g.by_index()[3].data<float>()[2] = INFINITY;
+  const std::string msg2 = test::error_of([&] { train::check_finite(7, 1.0, g); });
+  EXPECT_NE(msg2.find("step 7: the gradient of '" + m->params().params[3].name + "' is inf at element 2"),
+            std::string::npos)
+      << msg2;
+}
+
+TEST(Trainer, TrainStepRefusesTokensOutsideTheVocabularyAndMismatchedShapes) {
+  auto m = small_rwkv7();
+  models::make_master_weights(m->params());
+  models::Gradients g(m->params());
+  Batch b = counting(8, 97);
+  b.ids[3] = 97;
+  EXPECT_NE(test::error_of([&] { m->train_step(b.view(1, 8), g); }).find("token id 97 is outside the vocabulary"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { m->train_step(b.view(3, 8), g); }).find("8 ids and 8 targets for 3 sequences of 8"),
+            std::string::npos);
+}
+
+TEST(BenchTrain, ReportsTokensPerSecondAndTheShareOfThePeak) {
+  const test::CliResult r = test::run_cli("bench-train --random rwkv7:L1,D64,V256 --seq 24 --batch 2 --steps 2 -t 1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j.at("tokens_per_s").get<double>(), 0);
+  EXPECT_GT(j.at("fraction_of_matmul_peak").get<double>(), 0);
+  EXPECT_LT(j.at("loss_last").get<double>(), j.at("loss_first").get<double>());
+  const test::CliResult bad = test::run_cli("bench-train --random mamba:L1 --seq 4");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("unknown architecture"), std::string::npos) << bad.out;
+}
+
+}  // namespace
+}  // namespace gander
