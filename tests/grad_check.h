@@ -72,4 +72,29 @@ inline double rel_diff(const Tensor& a, const Tensor& b) {
   return x.size() == y.size() ? d / m : INFINITY;
 }
 
+// Helpers of the gradient tests.
+inline constexpr double kFdTol = 2e-5;    // f32-rounded analytic gradients against double differences
+inline constexpr double kFastTol = 2e-5;  // f32 fast against the double reference, relative to its max
+
+inline Tensor tensor_of(const std::vector<double>& v, Shape shape) {
+  std::vector<float> f(v.begin(), v.end());
+  return Tensor::from_f32(f, std::move(shape));
+}
+inline Tensor zeros(Shape s) { return Tensor::zeros(DType::F32, std::move(s)); }
+inline Tensor random_tensor_like(Rng& rng, Shape s) {
+  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
+  for (double& x : v) x = rng.normal();
+  return tensor_of(v, std::move(s));
+}
+inline std::vector<double> random_values(Rng& rng, int64_t n, double scale = 1.0, double offset = 0.0) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = double(float(offset + scale * rng.normal()));  // f32-representable
+  return v;
+}
+inline std::vector<double> uniform_values(Rng& rng, int64_t n, double lo, double hi) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = double(float(lo + (hi - lo) * rng.uniform()));
+  return v;
+}
+
 }  // namespace gander::test

@@ -33,5 +33,7 @@ const std::vector<OpCase>& op_registry();
 Tensor random_tensor(Rng& rng, Shape shape, float scale = 1.0f, DType dtype = DType::F32);
 // Accumulates the max difference between two f32 tensors into c.
 void compare(const Tensor& fast, const Tensor& ref, OpComparison& c);
+// One comparison of fast against ref, held to tolerance.
+OpComparison compared(const Tensor& fast, const Tensor& ref, double tolerance);
 
 }  // namespace gander::test
