@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_process.h"
+#include "core/rng.h"
 #include "models/registry.h"
 #include "testdata.h"
 #include "train/trainer.h"
@@ -81,6 +82,43 @@ TEST(Trainer, TrainStepRefusesTokensOutsideTheVocabularyAndMismatchedShapes) {
             std::string::npos);
   EXPECT_NE(test::error_of([&] { m->train_step(b.view(3, 8), g); }).find("8 ids and 8 targets for 3 sequences of 8"),
             std::string::npos);
+}
+
+// State tuning trains the initial state: its gradient (the WKV matrices and both shift vectors of
+// every layer, summed over the sequences) is the derivative of the loss along it.
+TEST(Trainer, TheInitialStateGradientIsTheDerivativeOfTheLoss) {
+  auto m = small_rwkv7();
+  models::make_master_weights(m->params());
+  models::SequenceState s0 = m->new_state();
+  Rng rng(4);
+  for (size_t e = 0; e < s0.layout().entries().size(); ++e) {
+    float* p = s0.at(e).data<float>();
+    for (int64_t i = 0; i < s0.at(e).numel(); ++i) p[i] = float(0.3 * rng.normal());
+  }
+  const Batch b = counting(2 * 21, 97);
+  models::TrainBatch tb = b.view(2, 21);
+  tb.initial = &s0;
+  models::Gradients frozen(m->params(), [](const models::Param&) { return false; });
+  models::SequenceState d0 = m->new_state();
+  m->train_step(tb, frozen, {}, &d0);
+  for (size_t e = 0; e < d0.layout().entries().size(); ++e) {
+    const Tensor& g = d0.at(e);
+    double norm2 = 0;
+    for (float v : g.to_f32_vector()) norm2 += double(v) * v;
+    ASSERT_GT(norm2, 0) << d0.layout().entries()[e].name;
+    const double h = 1e-2 / std::sqrt(norm2);
+    auto loss_at = [&](double step) {
+      models::SequenceState s = s0.clone();
+      float* p = s.at(e).data<float>();
+      const float* pg = g.data<float>();
+      for (int64_t i = 0; i < g.numel(); ++i) p[i] += float(step * pg[i]);
+      models::TrainBatch moved = tb;
+      moved.initial = &s;
+      return m->train_step(moved, frozen);
+    };
+    const double fd = (loss_at(h) - loss_at(-h)) / (2 * h);
+    EXPECT_NEAR(fd / norm2, 1.0, 2e-2) << d0.layout().entries()[e].name;
+  }
 }
 
 TEST(BenchTrain, ReportsTokensPerSecondAndTheShareOfThePeak) {

@@ -34,12 +34,16 @@ Tensor& TrainPass::d_carried(const std::string& name, const Shape& shape) {
   return it->second;
 }
 
-void token_shift_backward(const Tensor& d_shifted, Tensor& dx, std::span<const Segment> segments) {
+void token_shift_backward(const Tensor& d_shifted, Tensor& dx, const TrainPass& p, size_t carried) {
   const int64_t C = dx.dim(-1);
-  for (const Segment& sg : segments) {
+  for (const Segment& sg : p.segments) {
     const float* pd = d_shifted.data<float>() + sg.row0 * C;
     float* px = dx.data<float>() + sg.row0 * C;
     for (int64_t i = 0; i < (sg.rows - 1) * C; ++i) px[i] += pd[C + i];
+    if (p.d_initial) {
+      float* pi = p.d_initial->at(carried).data<float>();
+      for (int64_t c = 0; c < C; ++c) pi[c] += pd[c];
+    }
   }
 }
 

@@ -48,6 +48,7 @@ struct TrainPass {
   std::span<const Segment> segments;
   Tensor* residual = nullptr;  // forward: the stream blocks add to
   Gradients* grads = nullptr;
+  SequenceState* d_initial = nullptr;  // when set: the initial state's gradient, summed over sequences
   // Tensors that flow from one layer to later ones (RWKV-7's value residual "v_first") and their
   // gradients, which the later layers' backward adds to before the first layer's runs.
   std::map<std::string, Tensor> carry, d_carry;
@@ -81,9 +82,9 @@ class Block {
 void train_emit(const Tensor& x, const Tensor& W, const Tensor* bias, TrainPass& p);
 void linear_backward(const Tensor& x, const Tensor& W, const Tensor* bias, const Tensor& d_out, TrainPass& p,
                      Tensor* dx);
-// token_shift's backward: dx[t-1] += d_shifted[t] within each sequence (the first row's
-// gradient belongs to the initial state, which no one trains yet).
-void token_shift_backward(const Tensor& d_shifted, Tensor& dx, std::span<const Segment> segments);
+// token_shift's backward: dx[t-1] += d_shifted[t] within each sequence; the first row's gradient
+// belongs to the carried vector of the initial state (added into p.d_initial's entry, when set).
+void token_shift_backward(const Tensor& d_shifted, Tensor& dx, const TrainPass& p, size_t carried);
 
 // The token shift of RWKV blocks: per segment, shifted[t] = x[t-1], the first row from the
 // sequence's carried vector (state entry `carried`), which then becomes the segment's last row.

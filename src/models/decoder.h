@@ -49,6 +49,7 @@ struct Trace {
 struct TrainBatch {
   std::span<const int32_t> ids, targets;
   int64_t batch = 1, seq = 0;
+  const SequenceState* initial = nullptr;  // every sequence starts from it (state tuning); null: zeros
 };
 struct TrainOptions {
   float l2wrap = 0;  // RWKV's L2Wrap factor (the official trainer: 1e-4); 0: plain cross-entropy
@@ -123,10 +124,12 @@ class Decoder {
   // sequence's last token). Ids are checked against the vocabulary, states against the model.
   void forward(std::span<const SequenceInput> seqs, Workspace& ws, const RunOptions& opt, Tensor& logits,
                bool all_logits = false) const;
-  // Training (decoder_train.cpp): the mean cross-entropy of the batch from zero states, with
-  // the gradient of every trainable parameter added into g. The weights must be f32 and row-major
-  // (a decoder loaded with f32 conversion and not finished).
-  double train_step(const TrainBatch& batch, Gradients& g, const TrainOptions& opt = {}) const;
+  // Training (decoder_train.cpp): the mean cross-entropy of the batch, with the gradient of every
+  // trainable parameter added into g and, when d_initial is given, that of the initial state
+  // (summed over the sequences; a state of this model's layout). The weights must be f32 and
+  // row-major (models::make_master_weights on a decoder that is not finished).
+  double train_step(const TrainBatch& batch, Gradients& g, const TrainOptions& opt = {},
+                    SequenceState* d_initial = nullptr) const;
 
   // One sequence in one pass, recording what Trace holds; logits for every token.
   void trace(std::span<const int32_t> ids, SequenceState& state, Workspace& ws, const RunOptions& opt, Tensor& logits,

@@ -7,7 +7,7 @@
 
 namespace gander::models {
 
-double Decoder::train_step(const TrainBatch& b, Gradients& g, const TrainOptions& opt) const {
+double Decoder::train_step(const TrainBatch& b, Gradients& g, const TrainOptions& opt, SequenceState* d_initial) const {
   GANDER_CHECK(&g.table() == &table_, "train_step: gradients of another model");
   GANDER_CHECK(b.batch > 0 && b.seq > 0 && int64_t(b.ids.size()) == b.batch * b.seq &&
                    b.targets.size() == b.ids.size(),
@@ -22,8 +22,11 @@ double Decoder::train_step(const TrainBatch& b, Gradients& g, const TrainOptions
   std::vector<SequenceState> states;
   std::vector<Segment> segs;
   states.reserve(size_t(b.batch));
+  for (const SequenceState* st : {b.initial, static_cast<const SequenceState*>(d_initial)})
+    GANDER_CHECK(!st || (st->defined() && st->layout() == *layout_ && st->length() == 0),
+                 "train_step: an initial state that does not belong to this model (or has seen tokens)");
   for (int64_t s = 0; s < b.batch; ++s) {
-    states.emplace_back(layout_);
+    states.push_back(b.initial ? b.initial->clone() : SequenceState(layout_));
     states.back().reserve(b.seq);
     segs.push_back({s * b.seq, b.seq, &states.back()});
   }
@@ -31,6 +34,7 @@ double Decoder::train_step(const TrainBatch& b, Gradients& g, const TrainOptions
   p.rows = R;
   p.segments = segs;
   p.grads = &g;
+  p.d_initial = d_initial;
 
   // Forward, keeping each layer's residual stream before its two norms and the norms' outputs.
   Tensor looked_up = Tensor::empty(DType::F32, {R, D});

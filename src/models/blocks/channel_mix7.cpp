@@ -62,7 +62,7 @@ void ChannelMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& tape, 
   Tensor d_mixed = Tensor::zeros(DType::F32, {R, width_}), d_shifted = Tensor::zeros(DType::F32, {R, width_});
   linear_backward(tape.at(kMixed), key_, nullptr, d_pre, p, &d_mixed);
   ops::lerp_backward(tape.at(kX), tape.at(kShifted), x_k_, d_mixed, &dx, &d_shifted, p.grads->of(x_k_));
-  token_shift_backward(d_shifted, dx, p.segments);
+  token_shift_backward(d_shifted, dx, p, shift_);
 }
 
 }  // namespace gander::models

@@ -105,6 +105,7 @@ void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor
     ops::wkv7_backward({part(t.at(kR)), part(t.at(kW)), part(t.at(kKTilde)), part(t.at(kV)), part(t.at(kAIn)),
                         part(t.at(kBIn))},
                        t.at(kCheckpoints + s), part(dy), {gr, gw, gk, gv, ga, gb}, d_state);
+    if (p.d_initial) ops::add(p.d_initial->at(wkv_), d_state, p.d_initial->at(wkv_));
   }
   Tensor dk = zeros_f32(R, A), dd = zeros_f32(R, A), da = zeros_f32(R, A);
   ops::wkv7_prepare_backward({t.at(kKRaw), t.at(kDPre), t.at(kA), &k_k_, &k_a_, ops::Wkv7Keys::Goose, dkt, dw, da_in,
@@ -148,7 +149,7 @@ void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor
   const Tensor* mixes[6] = {&x_r_, &x_w_, &x_k_, &x_v_, &x_a_, &x_g_};
   for (int m = 0; m < 6; ++m)
     ops::lerp_backward(t.at(kX), t.at(kShifted), *mixes[m], d_mixed[m], &dx, &d_shifted, g.of(*mixes[m]));
-  token_shift_backward(d_shifted, dx, p.segments);
+  token_shift_backward(d_shifted, dx, p, shift_);
 }
 
 }  // namespace gander::models
