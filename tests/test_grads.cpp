@@ -124,6 +124,32 @@ TEST(Grad, LinearThroughMatmul) {
   }
 }
 
+// Mixed precision: the bf16 product rounds both operands to bf16 and accumulates in f32, on
+// every transpose combination and with accumulation; the reference rounds the same way and sums
+// in double, so the two agree to f32 accumulation error, while both differ from the f32 product
+// by about bf16's rounding.
+TEST(Grad, Bf16ProductsRoundTheOperandsAndAccumulateInF32) {
+  Rng rng(5);
+  for (auto [M, K, N] : {std::tuple{1, 1, 1}, {3, 17, 5}, {37, 64, 130}, {100, 33, 7}, {256, 300, 97}})
+    for (int variant = 0; variant < 8; ++variant) {
+      const bool ta = variant & 1, tb = variant & 2, acc = variant & 4;
+      Tensor A = random_tensor_like(rng, ta ? Shape{K, M} : Shape{M, K});
+      Tensor B = random_tensor_like(rng, tb ? Shape{N, K} : Shape{K, N});
+      Tensor C0 = random_tensor_like(rng, {M, N});
+      Tensor fast = C0.clone(), ref = C0.clone(), exact = C0.clone();
+      ops::fast::matmul(A, ta, B, tb, fast, acc, ops::Precision::BF16);
+      ops::ref::matmul(A, ta, B, tb, ref, acc, ops::Precision::BF16);
+      ops::ref::matmul(A, ta, B, tb, exact, acc);
+      EXPECT_LE(rel_diff(fast, ref), kFastTol) << M << "x" << K << "x" << N << " variant " << variant;
+      if (K >= 17) {
+        EXPECT_GT(rel_diff(ref, exact), 1e-5) << "the operands were not rounded";
+        EXPECT_LT(rel_diff(ref, exact), 2e-2);
+      }
+    }
+  Tensor d = Tensor::zeros(DType::F64, {2, 2}), C = Tensor::zeros(DType::F64, {2, 2});
+  EXPECT_THROW(ops::fast::matmul(d, false, d, false, C, false, ops::Precision::BF16), Error);
+}
+
 // Inputs of the recurrence as the time mix makes them: decays in (0.3, 1), a = -kappa and
 // b = kappa * rate with kappa of unit length per head.
 Values wkv7_inputs(Rng& rng, int64_t T, int64_t H, int64_t N) {

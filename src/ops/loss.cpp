@@ -6,6 +6,7 @@
 
 #include "ops/checks.h"
 #include "ops/matmul.h"
+#include "ops/softmax.h"
 
 namespace gander::ops {
 
@@ -34,11 +35,11 @@ double row_loss(float* z, int64_t V, int32_t target, double scale, float l2wrap)
     return 0;
   }
   const int64_t arg = std::max_element(z, z + V) - z;
-  const float m = z[arg];
-  double sum = 0;
-  for (int64_t i = 0; i < V; ++i) sum += std::exp(double(z[i]) - m);
-  const double lse = m + std::log(sum), loss = lse - z[target];
-  for (int64_t i = 0; i < V; ++i) z[i] = float(std::exp(double(z[i]) - lse) * scale);
+  const float m = z[arg], picked = z[target];
+  const double loss = softmax_row_lse(z, V) - picked;  // z is now softmax(z)
+  const float s = float(scale);
+#pragma omp simd
+  for (int64_t i = 0; i < V; ++i) z[i] *= s;
   z[target] -= float(scale);
   z[arg] += float(double(l2wrap) * m * scale);
   return loss;
@@ -59,15 +60,15 @@ double cross_entropy_head(const HeadLoss& in, Tensor& dh, Tensor* dW) {
     const int64_t n = std::min(B, R - r0);
     Tensor zb = z.prefix({n, V});
     const Tensor hb = in.h.rows(r0, n).reshape({n, D});
-    matmul(hb, false, in.W, true, zb);
+    matmul(hb, false, in.W, true, zb, false, in.precision);
     float* pz = zb.data<float>();
     double part = 0;
 #pragma omp parallel for schedule(static) reduction(+ : part)
     for (int64_t i = 0; i < n; ++i) part += row_loss(pz + i * V, V, in.targets[size_t(r0 + i)], scale, in.l2wrap);
     total += part;
     Tensor dhb = dh.rows(r0, n).reshape({n, D});
-    matmul(zb, false, in.W, false, dhb);
-    if (dW) matmul(zb, true, hb, false, *dW, true);
+    matmul(zb, false, in.W, false, dhb, false, in.precision);
+    if (dW) matmul(zb, true, hb, false, *dW, true, in.precision);
   }
   return total * scale;
 }

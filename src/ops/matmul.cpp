@@ -1,7 +1,10 @@
 #include "ops/matmul.h"
 
+#include <algorithm>
 #include <dnnl.hpp>
+#include <memory>
 
+#include "core/cpu.h"
 #include "ops/checks.h"
 #include "ops/impl.h"
 
@@ -36,25 +39,91 @@ void matmul_loop(const S* a, bool ta, const S* b, bool tb, S* c, Dims d, bool ac
       c[m * d.N + n] = S(acc ? double(c[m * d.N + n]) + s : s);
     }
 }
+void require_bf16_operands(const Tensor& A, Precision p) {
+  GANDER_CHECK(p == Precision::F32 || A.dtype() == DType::F32, "matmul: bf16 products take f32 operands, got ",
+               A.describe());
+}
+
+// A per-thread scratch that grows and is never cleared (a vector would zero what it adds).
+struct Scratch16 {
+  std::unique_ptr<uint16_t[]> data;
+  size_t size = 0;
+  uint16_t* get(size_t n) {
+    if (n > size) data.reset(new uint16_t[n]), size = n;
+    return data.get();
+  }
+};
+
+// The bf16 bits of an f32 tensor (round to nearest even), into a reused per-thread buffer.
+const uint16_t* to_bf16(const Tensor& t, Scratch16& scratch) {
+  const int64_t n = t.numel(), chunk = 1 << 14;
+  uint16_t* out = scratch.get(size_t(n));
+  const float* p = t.data<float>();
+  const bool fast_cvt = cpu_has_avx512_bf16();
+#pragma omp parallel for schedule(static) if (n > chunk)
+  for (int64_t i = 0; i < n; i += chunk) {
+    const int64_t m = std::min(chunk, n - i);
+    if (fast_cvt) detail::f32_to_bf16_avx512(p + i, out + i, m);
+    else convert_from_f32(DType::BF16, p + i, out + i, size_t(m));
+  }
+  return out;
+}
+
+// A tensor's values rounded to bf16 and widened back (the reference's view of a bf16 operand).
+Tensor rounded_to_bf16(const Tensor& t) { return t.to(DType::BF16).to(DType::F32); }
+
+void matmul_bf16(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc, Dims d) {
+  using dnnl::memory;
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  thread_local dnnl::stream stream(engine);
+  thread_local Scratch16 a16, b16;
+  const uint16_t *pa = to_bf16(A, a16), *pb = to_bf16(B, b16);
+  // A transposed is A stored [K, M]: the {M, K} matrix in column-major ("ba") order; B likewise.
+  memory::desc a_md({d.M, d.K}, memory::data_type::bf16, ta ? memory::format_tag::ba : memory::format_tag::ab);
+  memory::desc b_md({d.K, d.N}, memory::data_type::bf16, tb ? memory::format_tag::ba : memory::format_tag::ab);
+  memory::desc c_md({d.M, d.N}, memory::data_type::f32, memory::format_tag::ab);
+  try {
+    dnnl::primitive_attr attr;
+    if (acc) {
+      dnnl::post_ops po;
+      po.append_sum(1.0f);
+      attr.set_post_ops(po);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, engine);
+    memory am(a_md, engine, const_cast<uint16_t*>(pa)), bm(b_md, engine, const_cast<uint16_t*>(pb));
+    memory cm(c_md, engine, C.data<float>());
+    dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    fail("oneDNN bf16 matmul failed for M=", d.M, " N=", d.N, " K=", d.K, ": ", e.what());
+  }
+}
 }  // namespace
 
 namespace ref {
-void matmul(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc) {
+void matmul(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc, Precision p) {
   const Dims d = check(A, ta, B, tb, C);
+  require_bf16_operands(A, p);
+  if (p == Precision::BF16) {
+    const Tensor a = rounded_to_bf16(A), b = rounded_to_bf16(B);
+    return matmul_loop(a.data<float>(), ta, b.data<float>(), tb, C.data<float>(), d, acc);
+  }
   if (A.dtype() == DType::F64) return matmul_loop(A.data<double>(), ta, B.data<double>(), tb, C.data<double>(), d, acc);
   matmul_loop(A.data<float>(), ta, B.data<float>(), tb, C.data<float>(), d, acc);
 }
 }  // namespace ref
 
 namespace fast {
-void matmul(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc) {
+void matmul(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc, Precision p) {
   const Dims d = check(A, ta, B, tb, C);
+  require_bf16_operands(A, p);
   if (A.dtype() == DType::F64) return ref::matmul(A, ta, B, tb, C, acc);
   if (d.M == 0 || d.N == 0) return;
   if (d.K == 0) {
     if (!acc) C.fill_zero();
     return;
   }
+  if (p == Precision::BF16) return matmul_bf16(A, ta, B, tb, C, acc, d);
   const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', d.M, d.N, d.K, 1.0f, A.data<float>(),
                                       ta ? d.M : d.K, B.data<float>(), tb ? d.K : d.N, acc ? 1.0f : 0.0f,
                                       C.data<float>(), d.N);
@@ -62,9 +131,9 @@ void matmul(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool 
 }
 }  // namespace fast
 
-void matmul(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc) {
-  if (impl() == Impl::Reference) return ref::matmul(A, ta, B, tb, C, acc);
-  fast::matmul(A, ta, B, tb, C, acc);
+void matmul(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc, Precision p) {
+  if (impl() == Impl::Reference) return ref::matmul(A, ta, B, tb, C, acc, p);
+  fast::matmul(A, ta, B, tb, C, acc, p);
 }
 
 }  // namespace gander::ops

@@ -17,7 +17,7 @@ void check_softmax(const Tensor& x, const Tensor& out) {
 }
 }  // namespace
 
-void softmax_row(float* x, int64_t n) {
+double softmax_row_lse(float* x, int64_t n) {
   float m = -INFINITY;
 #pragma omp simd reduction(max : m)
   for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
@@ -32,7 +32,10 @@ void softmax_row(float* x, int64_t n) {
   const float inv = float(1.0 / sum);
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+  return double(m) + std::log(sum);
 }
+
+void softmax_row(float* x, int64_t n) { softmax_row_lse(x, n); }
 
 namespace ref {
 void softmax(const Tensor& x, Tensor& out) {

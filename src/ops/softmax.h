@@ -12,4 +12,6 @@ void softmax(const Tensor& x, Tensor& out);
 }
 // In-place softmax of one row of n values (used inside attention and sampling).
 void softmax_row(float* x, int64_t n);
+// The same, returning the row's log-sum-exp log(sum_i exp(x_i)) (the losses' normaliser).
+double softmax_row_lse(float* x, int64_t n);
 }  // namespace gander::ops
