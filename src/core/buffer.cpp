@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -39,14 +41,64 @@ std::byte* map_aligned(size_t bytes, size_t& mapped) {
 #endif
   return reinterpret_cast<std::byte*>(aligned);
 }
+// Freed mappings kept for reuse while a MappingRecycler lives, by mapped size.
+struct Recycled {
+  std::mutex mu;
+  std::multimap<size_t, std::byte*> free;
+  size_t bytes = 0, limit = 0;
+  int users = 0;
+};
+Recycled& recycled() {
+  static Recycled r;
+  return r;
+}
+
+std::byte* take_recycled(size_t mapped) {
+  Recycled& r = recycled();
+  std::lock_guard<std::mutex> lock(r.mu);
+  const auto it = r.free.find(mapped);
+  if (it == r.free.end()) return nullptr;
+  std::byte* p = it->second;
+  r.free.erase(it);
+  r.bytes -= mapped;
+  return p;
+}
+
+bool keep_recycled(std::byte* p, size_t mapped) {
+  Recycled& r = recycled();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (r.users == 0 || r.bytes + mapped > r.limit) return false;
+  r.free.emplace(mapped, p);
+  r.bytes += mapped;
+  return true;
+}
 }  // namespace
+
+MappingRecycler::MappingRecycler(size_t limit) {
+  Recycled& r = recycled();
+  std::lock_guard<std::mutex> lock(r.mu);
+  ++r.users;
+  r.limit = std::max(r.limit, limit);
+}
+
+MappingRecycler::~MappingRecycler() {
+  Recycled& r = recycled();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (--r.users > 0) return;
+  for (const auto& [mapped, p] : r.free) munmap(p, mapped);
+  r.free.clear();
+  r.bytes = r.limit = 0;
+}
 
 AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
   // Checked first: the roundings below would wrap for sizes near 2^64.
   GANDER_CHECK(bytes <= kMaxBufferBytes, "cannot allocate ", bytes, " bytes: larger than any buffer can be (",
                kMaxBufferBytes, ")");
   if (bytes >= kMapThreshold) {
-    ptr_ = map_aligned(bytes, mapped_);
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    mapped_ = (bytes + page - 1) / page * page;
+    ptr_ = take_recycled(mapped_);
+    if (!ptr_) ptr_ = map_aligned(bytes, mapped_);
   } else {
     size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
     if (rounded == 0) rounded = kAlignment;
@@ -56,8 +108,8 @@ AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
 }
 
 AlignedBuffer::~AlignedBuffer() {
-  if (mapped_) munmap(ptr_, mapped_);
-  else std::free(ptr_);
+  if (!mapped_) std::free(ptr_);
+  else if (ptr_ && !keep_recycled(ptr_, mapped_)) munmap(ptr_, mapped_);
 }
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
