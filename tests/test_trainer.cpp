@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_process.h"
@@ -121,6 +122,30 @@ TEST(Trainer, TheInitialStateGradientIsTheDerivativeOfTheLoss) {
   }
 }
 
+// Mixed precision: bf16 products (f32 accumulation and master weights) give the f32 loss and
+// gradients to within bf16's rounding, every tensor, and the same weights after a step's update
+// but for that rounding.
+TEST(Trainer, Bf16ProductsStayCloseToF32) {
+  for (const char* spec : {"rwkv7:L2,D64,V97", "qwen2:L2,D64,H2,KV1,I96,V97"}) {
+    auto m = models::trainable_random_model(spec, 5);
+    const Batch b = counting(2 * 33, 97);
+    models::Gradients g32(m->params()), g16(m->params());
+    models::TrainOptions o32, o16;
+    o16.precision = ops::Precision::BF16;
+    const double l32 = m->train_step(b.view(2, 33), g32, o32), l16 = m->train_step(b.view(2, 33), g16, o16);
+    EXPECT_NEAR(l16, l32, 1e-2 * l32) << spec;
+    EXPECT_NE(l16, l32) << spec << ": the bf16 path did not round anything";
+    const auto& params = m->params().params;
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Tensor &a = g32.by_index()[i], &c = g16.by_index()[i];
+      double diff = 0, scale = 1e-12;
+      const auto x = a.to_f32_vector(), y = c.to_f32_vector();
+      for (size_t e = 0; e < x.size(); ++e) diff = std::max(diff, std::fabs(double(x[e]) - y[e])), scale = std::max(scale, std::fabs(double(x[e])));
+      EXPECT_LE(diff / scale, 0.1) << spec << " " << params[i].name;
+    }
+  }
+}
+
 TEST(BenchTrain, ReportsTokensPerSecondAndTheShareOfThePeak) {
   const test::CliResult r = test::run_cli("bench-train --random rwkv7:L1,D64,V256 --seq 24 --batch 2 --steps 2 -t 1 --json");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -128,10 +153,35 @@ TEST(BenchTrain, ReportsTokensPerSecondAndTheShareOfThePeak) {
   EXPECT_GT(j.at("tokens_per_s").get<double>(), 0);
   EXPECT_GT(j.at("fraction_of_matmul_peak").get<double>(), 0);
   EXPECT_LT(j.at("loss_last").get<double>(), j.at("loss_first").get<double>());
+  const test::CliResult no_tok = test::run_cli("bench-train --random rwkv7:L1,D64,V256 --seq 4 --text " GANDER_SOURCE_DIR "/README.md");
+  EXPECT_NE(no_tok.code, 0);
+  EXPECT_NE(no_tok.out.find("--text needs --tokenizer"), std::string::npos) << no_tok.out;
   const test::CliResult bad = test::run_cli("bench-train --random mamba:L1 --seq 4");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("unknown architecture"), std::string::npos) << bad.out;
 }
 
+}  // namespace
+}  // namespace gander
+
+namespace gander {
+namespace {
+// On text, in bf16: the windows of a file in order, every step's loss written out.
+TEST(BenchTrain, TrainsOnTextWindowsAndWritesTheLosses) {
+  GANDER_REQUIRE_TESTDATA("rwkv7/tokenizer/rwkv_vocab_v20230424.txt");
+  const std::string losses = ::testing::TempDir() + "/bench_train_losses.txt";
+  const test::CliResult r = test::run_cli(
+      "bench-train --random rwkv7:L1,D64,V65536 --seq 16 --batch 2 --steps 3 --warmup 1 -t 1 --precision bf16 --json "
+      "--text " GANDER_SOURCE_DIR "/README.md --tokenizer " +
+      test::testdata("rwkv7/tokenizer/rwkv_vocab_v20230424.txt") + " --losses-out " + losses);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("precision"), "bf16");
+  std::ifstream in(losses);
+  std::vector<double> l;
+  for (double x; in >> x;) l.push_back(x);
+  ASSERT_EQ(l.size(), 4u);
+  for (double x : l) EXPECT_TRUE(std::isfinite(x) && x > 0);
+}
 }  // namespace
 }  // namespace gander

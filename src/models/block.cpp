@@ -52,14 +52,34 @@ void Block::backward(const Tensor&, TrainPass&, const Tape&, Tensor&) const {
   fail(describe(), ": training is not implemented yet");
 }
 
+namespace {
+void add_bias(const Tensor& bias, Tensor& out) {
+  const int64_t N = out.dim(-1), R = out.numel() / N;
+  const float* pb = bias.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel for schedule(static) if (R * N > (1 << 15))
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t n = 0; n < N; ++n) po[r * N + n] += pb[n];
+}
+}  // namespace
+
+void train_linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, const TrainPass& p) {
+  if (p.precision == ops::Precision::F32) return ops::linear(x, W, bias, out);
+  ops::matmul(x, false, W, true, out, false, p.precision);
+  if (bias) add_bias(*bias, out);
+}
+
 void train_emit(const Tensor& x, const Tensor& W, const Tensor* bias, TrainPass& p) {
-  ops::linear({.x = x, .W = W, .bias = bias, .out = *p.residual, .accumulate = true});
+  if (p.precision == ops::Precision::F32)
+    return ops::linear({.x = x, .W = W, .bias = bias, .out = *p.residual, .accumulate = true});
+  ops::matmul(x, false, W, true, *p.residual, true, p.precision);
+  if (bias) add_bias(*bias, *p.residual);
 }
 
 void linear_backward(const Tensor& x, const Tensor& W, const Tensor* bias, const Tensor& d_out, TrainPass& p,
                      Tensor* dx) {
-  if (dx) ops::matmul(d_out, false, W, false, *dx, true);
-  if (Tensor* gW = p.grads->of(W)) ops::matmul(d_out, true, x, false, *gW, true);
+  if (dx) ops::matmul(d_out, false, W, false, *dx, true, p.precision);
+  if (Tensor* gW = p.grads->of(W)) ops::matmul(d_out, true, x, false, *gW, true, p.precision);
   if (bias)
     if (Tensor* gb = p.grads->of(*bias)) {
       const int64_t N = d_out.dim(-1), R = d_out.numel() / N;

@@ -49,6 +49,9 @@ struct TrainPass {
   Tensor* residual = nullptr;  // forward: the stream blocks add to
   Gradients* grads = nullptr;
   SequenceState* d_initial = nullptr;  // when set: the initial state's gradient, summed over sequences
+  // Of the matrix products (forward and both backward ones): F32 exact; BF16 the operands rounded
+  // to bf16 on the bf16 units with f32 accumulation (mixed precision; the rest stays f32).
+  ops::Precision precision = ops::Precision::F32;
   // Tensors that flow from one layer to later ones (RWKV-7's value residual "v_first") and their
   // gradients, which the later layers' backward adds to before the first layer's runs.
   std::map<std::string, Tensor> carry, d_carry;
@@ -76,9 +79,10 @@ class Block {
   virtual void backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const;
 };
 
-// Training helpers shared by blocks: the last product of a block (residual += x . W^T + bias)
-// and its backward (dx += d_out . W; dW += d_out^T . x; dbias += column sums), skipping the
-// parameter gradients of frozen parameters.
+// Training helpers shared by blocks, each product at p.precision: a product (out = x . W^T + bias),
+// the last product of a block (residual += x . W^T + bias) and their backward (dx += d_out . W;
+// dW += d_out^T . x; dbias += column sums), skipping the parameter gradients of frozen parameters.
+void train_linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, const TrainPass& p);
 void train_emit(const Tensor& x, const Tensor& W, const Tensor* bias, TrainPass& p);
 void linear_backward(const Tensor& x, const Tensor& W, const Tensor* bias, const Tensor& d_out, TrainPass& p,
                      Tensor* dx);

@@ -53,6 +53,7 @@ struct TrainBatch {
 };
 struct TrainOptions {
   float l2wrap = 0;  // RWKV's L2Wrap factor (the official trainer: 1e-4); 0: plain cross-entropy
+  ops::Precision precision = ops::Precision::F32;  // of the matrix products (TrainPass::precision)
 };
 
 // One sequence's part of a batched call: its tokens and the state they advance.

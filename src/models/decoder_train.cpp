@@ -35,6 +35,7 @@ double Decoder::train_step(const TrainBatch& b, Gradients& g, const TrainOptions
   p.segments = segs;
   p.grads = &g;
   p.d_initial = d_initial;
+  p.precision = opt.precision;
 
   // Forward, keeping each layer's residual stream before its two norms and the norms' outputs.
   Tensor looked_up = Tensor::empty(DType::F32, {R, D});
@@ -60,7 +61,7 @@ double Decoder::train_step(const TrainBatch& b, Gradients& g, const TrainOptions
   const Tensor& head = head_.tied ? embedding_.table : head_.weight;
   Tensor d_normed = Tensor::empty(DType::F32, {R, D});
   const double loss =
-      ops::cross_entropy_head({normed, head, b.targets, opt.l2wrap}, d_normed, g.of(head));
+      ops::cross_entropy_head({normed, head, b.targets, opt.l2wrap, 256, opt.precision}, d_normed, g.of(head));
 
   // Backward: d_x is the gradient of the residual stream, walked back through the layers.
   Tensor d_x = Tensor::zeros(DType::F32, {R, D});

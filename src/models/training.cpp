@@ -29,7 +29,9 @@ double Gradients::global_norm() const {
   for (const Tensor& g : grads_) {
     if (!g.defined()) continue;
     const float* p = g.data<float>();
-    for (int64_t i = 0; i < g.numel(); ++i) ss += double(p[i]) * p[i];
+    const int64_t n = g.numel();
+#pragma omp simd reduction(+ : ss)
+    for (int64_t i = 0; i < n; ++i) ss += double(p[i]) * p[i];
   }
   return std::sqrt(ss);
 }
@@ -38,7 +40,8 @@ void Gradients::scale(double factor) {
   for (Tensor& g : grads_) {
     if (!g.defined()) continue;
     float* p = g.data<float>();
-    for (int64_t i = 0; i < g.numel(); ++i) p[i] = float(p[i] * factor);
+    const int64_t n = g.numel();
+    for (int64_t i = 0; i < n; ++i) p[i] = float(p[i] * factor);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/buffer.h"
 #include "models/decoder.h"
 #include "train/adamw.h"
 
@@ -43,6 +44,8 @@ class Trainer {
   int64_t trained_parameters() const;  // elements
 
  private:
+  // First, so that it outlives every buffer below: the activations of one step are reused by the next.
+  MappingRecycler recycler_{size_t(64) << 30};
   models::Decoder& model_;
   TrainerConfig c_;
   models::Gradients grads_;

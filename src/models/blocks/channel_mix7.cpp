@@ -48,7 +48,7 @@ void ChannelMix7::train_forward(const Tensor& x, TrainPass& p, Tape& tape) const
   token_shift(x, shifted, p.segments, shift_);
   ops::lerp(x, shifted, x_k_, mixed);
   Tensor pre = Tensor::empty(DType::F32, {R, hidden_}), act = Tensor::empty(DType::F32, {R, hidden_});
-  ops::linear(mixed, key_, nullptr, pre);
+  train_linear(mixed, key_, nullptr, pre, p);
   ops::activation(ops::Act::ReluSquared, pre, act);
   train_emit(act, value_, nullptr, p);
   tape.at(kX) = x, tape.at(kShifted) = shifted, tape.at(kMixed) = mixed, tape.at(kPre) = pre, tape.at(kAct) = act;

@@ -34,9 +34,9 @@ void SwiGlu::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
   const int64_t R = p.rows;
   Tensor pre = Tensor::empty(DType::F32, {R, hidden_}), gate = Tensor::empty(DType::F32, {R, hidden_});
   Tensor up = Tensor::empty(DType::F32, {R, hidden_}), hid = Tensor::empty(DType::F32, {R, hidden_});
-  ops::linear(x, gate_, nullptr, pre);
+  train_linear(x, gate_, nullptr, pre, p);
   ops::activation(ops::Act::Silu, pre, gate);
-  ops::linear(x, up_, nullptr, up);
+  train_linear(x, up_, nullptr, up, p);
   ops::mul(gate, up, hid);
   train_emit(hid, down_, nullptr, p);
   t.at(kX) = x, t.at(kGatePre) = pre, t.at(kGate) = gate, t.at(kUp) = up, t.at(kHidden) = hid;

@@ -91,9 +91,9 @@ void Attention::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
   Tensor v = Tensor::empty(DType::F32, {R, Hkv, hd}), att = Tensor::empty(DType::F32, {R, H, hd});
   Tensor lse = Tensor::empty(DType::F32, {R, H});
   Tensor q2 = q.reshape({R, H * hd}), k2 = k.reshape({R, Hkv * hd}), v2 = v.reshape({R, Hkv * hd});
-  ops::linear(x, q_, c_.qkv_bias ? &q_bias_ : nullptr, q2);
-  ops::linear(x, k_, c_.qkv_bias ? &k_bias_ : nullptr, k2);
-  ops::linear(x, v_, c_.qkv_bias ? &v_bias_ : nullptr, v2);
+  train_linear(x, q_, c_.qkv_bias ? &q_bias_ : nullptr, q2, p);
+  train_linear(x, k_, c_.qkv_bias ? &k_bias_ : nullptr, k2, p);
+  train_linear(x, v_, c_.qkv_bias ? &v_bias_ : nullptr, v2, p);
   const std::vector<int64_t> pos = positions_of(p.segments, R);
   ops::rope(q, pos, c_.rope_theta, q);
   ops::rope(k, pos, c_.rope_theta, k);

@@ -38,7 +38,7 @@ void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
   for (auto [slot, mix] : mixes) ops::lerp(x, shifted, *mix, t.at(slot) = rows_f32(R, D));
   auto product = [&](Saved in, const Tensor& W, const Tensor* bias, Saved out, int64_t width) -> Tensor& {
     Tensor& o = t.at(out) = rows_f32(R, width);
-    ops::linear(t.at(in), W, bias, o);
+    train_linear(t.at(in), W, bias, o, p);
     return o;
   };
   auto activate = [&](Act a, Saved in, Saved out) {
