@@ -14,7 +14,7 @@ namespace {
 // differences and against the reference that keeps the whole probability matrix.
 TEST(Grad, CausalGroupedAttention) {
   Rng rng(9);
-  for (auto [T, Hq, Hkv, D] : {std::tuple{1, 1, 1, 4}, {7, 4, 2, 8}, {19, 3, 1, 16}, {33, 2, 2, 32}}) {
+  for (auto [T, Hq, Hkv, D] : {std::tuple{1, 1, 1, 4}, {7, 4, 2, 8}, {19, 3, 1, 16}, {33, 2, 2, 32}, {150, 2, 1, 16}}) {
     const Values x{random_values(rng, T * Hq * D), random_values(rng, T * Hkv * D), random_values(rng, T * Hkv * D)};
     const auto probe = random_values(rng, T * Hq * D);
     const int64_t group = Hq / Hkv;
@@ -41,6 +41,8 @@ TEST(Grad, CausalGroupedAttention) {
     Tensor Q = tensor_of(x[0], {T, Hq, D}), K = tensor_of(x[1], {T, Hkv, D}), V = tensor_of(x[2], {T, Hkv, D});
     Tensor P = tensor_of(probe, {T, Hq, D}), out = zeros({T, Hq, D}), lse = zeros({T, Hq});
     ops::attention_train(Q, K, V, out, lse);
+    const double forward = dot(values_of(out), probe), want = loss(x);  // the outputs themselves
+    EXPECT_NEAR(forward, want, 1e-5 * std::max(1.0, std::fabs(want))) << "T" << T;
     Tensor gq = zeros({T, Hq, D}), gk = zeros({T, Hkv, D}), gv = zeros({T, Hkv, D});
     Tensor rq = zeros({T, Hq, D}), rk = zeros({T, Hkv, D}), rv = zeros({T, Hkv, D});
     ops::attention_backward(Q, K, V, out, lse, P, gq, gk, gv);

@@ -1,7 +1,8 @@
 // Training causal attention (ops/attention.h's convention, one sequence from position 0): the
 // forward also keeps each query row's log-sum-exp of scores, and the backward recomputes the
-// probabilities row by row from it (as flash attention does) instead of storing [T, T] per head:
-// memory O(T * heads) beside q, k, v. Gradients are added into dq, dk, dv.
+// probabilities block by block of 64 queries from it (as flash attention does) instead of storing
+// [T, T] per head: memory O(T * heads) beside q, k, v, plus one [64, T] block. Every step is a
+// matrix product (oneDNN sgemm) or a pass over a block. Gradients are added into dq, dk, dv.
 #pragma once
 #include <cstdint>
 #include <span>
