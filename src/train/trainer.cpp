@@ -58,10 +58,16 @@ Trainer::Trainer(models::Decoder& model, TrainerConfig config, Grouping grouping
       grads_(master(model), select_params(model.params(), c_.train, c_.freeze)),
       opt_(grads_, c_.adam, std::move(grouping)) {}
 
-StepResult Trainer::step(const models::TrainBatch& batch) {
+StepResult Trainer::step(const models::TrainBatch& batch) { return step(std::span(&batch, 1)); }
+
+StepResult Trainer::step(std::span<const models::TrainBatch> micro_batches) {
+  GANDER_CHECK(!micro_batches.empty(), "Trainer::step: no batch");
   grads_.zero();
   StepResult r;
-  r.loss = model_.train_step(batch, grads_, c_.loss);
+  for (const models::TrainBatch& b : micro_batches) r.loss += model_.train_step(b, grads_, c_.loss);
+  const double n = double(micro_batches.size());
+  r.loss /= n;
+  if (n > 1) grads_.scale(1.0 / n);
   check_finite(opt_.steps() + 1, r.loss, grads_);
   r.grad_norm = c_.grad_clip > 0 ? clip_global_norm(grads_, c_.grad_clip) : grads_.global_norm();
   opt_.step(grads_);

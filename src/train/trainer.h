@@ -3,6 +3,7 @@
 // has one, before any weight moves), global-norm clipping, the AdamW update.
 #pragma once
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ class Trainer {
   // The model's weights become its own f32 master weights (models::make_master_weights).
   Trainer(models::Decoder& model, TrainerConfig config, Grouping grouping);
   StepResult step(const models::TrainBatch& batch);
+  // Gradient accumulation: one update from several micro-batches, each of whose gradients counts
+  // 1/n (equal-sized micro-batches give exactly the step of their union: the same loss, the same
+  // update), so a batch larger than memory allows runs in pieces. The loss is their mean.
+  StepResult step(std::span<const models::TrainBatch> micro_batches);
   int64_t steps() const { return opt_.steps(); }
   const models::Gradients& gradients() const { return grads_; }
   int64_t trained_parameters() const;  // elements
