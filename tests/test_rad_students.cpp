@@ -11,6 +11,7 @@
 #include "models/context.h"
 #include "models/mixers/time_mix7.h"
 #include "models/qwen2/model.h"
+#include "models/training.h"
 #include "testdata.h"
 
 namespace gander {
@@ -38,8 +39,9 @@ qwen2::MixerFor rad_mixer(const qwen2::Config& c, TimeMix7Config::Form form) {
 }
 
 // The student's weights are `init`'s, where `override_file` (if given) does not replace them.
-std::shared_ptr<const models::Decoder> load_student(TimeMix7Config::Form form, const std::string& init,
-                                                    const std::string& override_file = "") {
+// for_training: f32 row-major master weights instead of the inference layout.
+std::shared_ptr<models::Decoder> load_student(TimeMix7Config::Form form, const std::string& init,
+                                              const std::string& override_file = "", bool for_training = false) {
   const qwen2::Config c = teacher_config();
   std::shared_ptr<models::Decoder> d = qwen2::build(c, rad_mixer(c, form));
   io::Checkpoint ck = io::load_checkpoint(init);
@@ -51,7 +53,8 @@ std::shared_ptr<const models::Decoder> load_student(TimeMix7Config::Form form, c
     ck = std::move(merged);
   }
   models::load_params(d->params(), models::Naming::Hf, ck, nullptr);
-  d->finish();
+  if (for_training) models::make_master_weights(d->params());
+  else d->finish();
   return d;
 }
 
@@ -134,6 +137,33 @@ TEST_P(RadStudent, LogitsMatchTheirCodeAloneAndBatched) {
   double dl = 0;
   for (int64_t v = 0; v < V; ++v) dl = std::max(dl, std::fabs(double(last[size_t(v)]) - r[size_t((T - 1) * V + v)]));
   EXPECT_LE(dl, 2e-5) << s.folder << ", prefill then one decoding step";
+}
+
+// The training forward of the RAD forms (time_mix7_train.cpp) against their code too: the loss of
+// the batch's next tokens is the cross-entropy of their logits.
+TEST_P(RadStudent, TrainingLossIsTheCrossEntropyOfTheirLogits) {
+  const Student& s = GetParam();
+  GANDER_REQUIRE_TESTDATA(concat("radlads/", s.folder, "/step2_logits.npy"));
+  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
+  const Tensor ref = io::load_npy(rad(concat(s.folder, "/step2_logits.npy")));  // [B, T, V]
+  const auto seqs = batch();
+  const int64_t B = int64_t(seqs.size()), T = int64_t(seqs[0].size()), V = ref.dim(2);
+  std::vector<int32_t> ids, targets;
+  for (const auto& q : seqs)
+    for (int64_t t = 0; t < T; ++t) ids.push_back(q[size_t(t)]), targets.push_back(t + 1 < T ? q[size_t(t + 1)] : -1);
+  const auto r = ref.to_f32_vector();
+  double want = 0;
+  for (int64_t i = 0; i < B * T; ++i) {
+    if (targets[size_t(i)] < 0) continue;
+    const float* z = r.data() + i * V;
+    double m = -INFINITY, sum = 0;
+    for (int64_t v = 0; v < V; ++v) m = std::max(m, double(z[v]));
+    for (int64_t v = 0; v < V; ++v) sum += std::exp(double(z[v]) - m);
+    want += m + std::log(sum) - z[targets[size_t(i)]];
+  }
+  want /= double(B * (T - 1));
+  models::Gradients none(d->params(), [](const models::Param&) { return false; });
+  EXPECT_NEAR(d->train_step({ids, targets, B, T}, none), want, 1e-5) << s.folder;
 }
 
 INSTANTIATE_TEST_SUITE_P(

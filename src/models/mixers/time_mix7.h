@@ -16,6 +16,7 @@
 // "time_mix7.v_first" slot of the pass.
 #pragma once
 #include "models/block.h"
+#include "ops/wkv7.h"
 
 namespace gander::models {
 
@@ -42,7 +43,7 @@ class TimeMix7 final : public Block {
   void declare(ParamDecl& d) override;
   void declare_state(StateDecl& s) override;
   void forward(const Tensor& x, const Pass& pass) const override;
-  // Training (time_mix7_train.cpp; the Goose form).
+  // Training (time_mix7_train.cpp; every form).
   void train_forward(const Tensor& x, TrainPass& p, Tape& tape) const override;
   void backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const override;
 
@@ -52,6 +53,8 @@ class TimeMix7 final : public Block {
   struct Buffers;
   void projections(const Tensor& x, const Pass& pass, Buffers& b) const;
   void recurrence(const Pass& pass, Buffers& b) const;
+  ops::Wkv7Output output_args(const Tensor& y, const Tensor& r, const Tensor& k, const Tensor& v,
+                              const Tensor& g) const;
 
   TimeMix7Config c_;
   Tensor x_r_, x_w_, x_k_, x_v_, x_a_, x_g_;  // [D] token-shift mixes (Goose)

@@ -1,13 +1,17 @@
 // The RWKV-7 time mix for training: forward and backward side by side, unfused (each product
 // and element-wise step on its own, keeping what the backward needs), in the official trainer's
-// order of operations (RWKV-LM RWKV-v7/train_temp/src/model.py). The Goose form only so far; the
-// RADLADS forms come with RADLADS. The inference forward (time_mix7.cpp) fuses the same steps.
+// order of operations (RWKV-LM RWKV-v7/train_temp/src/model.py), and the RADLADS forms (no token
+// shift; the teacher's biases, RoPE on r and k, k and v repeated from the KV heads). The inference
+// forward (time_mix7.cpp) fuses the same steps.
 #include <cmath>
 #include <optional>
 
 #include "models/mixers/time_mix7.h"
+#include "ops/attention_backward.h"
 #include "ops/backward.h"
 #include "ops/matmul.h"
+#include "ops/repeat_heads.h"
+#include "ops/rope.h"
 #include "ops/wkv7_backward.h"
 
 namespace gander::models {
@@ -23,19 +27,33 @@ const char* const kVFirst = "time_mix7.v_first";
 
 Tensor rows_f32(int64_t R, int64_t C) { return Tensor::empty(DType::F32, {R, C}); }
 Tensor zeros_f32(int64_t R, int64_t C) { return Tensor::zeros(DType::F32, {R, C}); }
+
+// Each sequence's tokens from position 0 (training starts every sequence there).
+std::vector<int64_t> positions_of(std::span<const Segment> segments, int64_t rows) {
+  std::vector<int64_t> pos(static_cast<size_t>(rows));
+  for (const Segment& sg : segments)
+    for (int64_t i = 0; i < sg.rows; ++i) pos[size_t(sg.row0 + i)] = i;
+  return pos;
+}
 }  // namespace
 
 void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
-  GANDER_CHECK(c_.form == TimeMix7Config::Form::Goose, describe(), ": training is implemented for RWKV-7 (Goose) only");
-  const int64_t R = p.rows, D = c_.width, A = att_width(), N = c_.head_size, H = c_.heads;
+  const int64_t R = p.rows, D = c_.width, A = att_width(), KV = kv_width(), N = c_.head_size, H = c_.heads;
+  const bool shift = c_.token_shift(), rad = !shift, grouped = KV != A;
   using ops::Act;
   t.saved.assign(kCheckpoints + p.segments.size(), Tensor());  // (references into it stay valid)
   t.at(kX) = x;
-  Tensor& shifted = t.at(kShifted) = rows_f32(R, D);
-  token_shift(x, shifted, p.segments, shift_);
   const std::pair<Saved, const Tensor*> mixes[] = {{kXr, &x_r_}, {kXw, &x_w_}, {kXk, &x_k_},
                                                    {kXv, &x_v_}, {kXa, &x_a_}, {kXg, &x_g_}};
-  for (auto [slot, mix] : mixes) ops::lerp(x, shifted, *mix, t.at(slot) = rows_f32(R, D));
+  if (shift) {
+    Tensor& shifted = t.at(kShifted) = rows_f32(R, D);
+    token_shift(x, shifted, p.segments, shift_);
+    for (auto [slot, mix] : mixes) ops::lerp(x, shifted, *mix, t.at(slot) = rows_f32(R, D));
+  } else {
+    for (auto [slot, mix] : mixes) t.at(slot) = x;  // every branch reads the input itself
+    for (const Segment& sg : p.segments)
+      GANDER_CHECK(sg.state->length() == 0, describe(), ": training starts every sequence at position 0");
+  }
   auto product = [&](Saved in, const Tensor& W, const Tensor* bias, Saved out, int64_t width) -> Tensor& {
     Tensor& o = t.at(out) = rows_f32(R, width);
     train_linear(t.at(in), W, bias, o, p);
@@ -44,9 +62,28 @@ void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
   auto activate = [&](Act a, Saved in, Saved out) {
     ops::activation(a, t.at(in), t.at(out) = rows_f32(R, t.at(in).dim(-1)));
   };
-  product(kXr, receptance_, nullptr, kR, A);
-  product(kXk, key_, nullptr, kKRaw, A);
-  product(kXv, value_, nullptr, kVRaw, A);
+  product(kXr, receptance_, rad ? &r_bias_ : nullptr, kR, A);
+  if (!grouped) {
+    product(kXk, key_, rad ? &k_bias_ : nullptr, kKRaw, A);
+    product(kXv, value_, rad ? &v_bias_ : nullptr, kVRaw, A);
+  }
+  if (rad) {  // the teacher's RoPE on r and on k per KV head, then k and v repeated to every head
+    Tensor k_kv = grouped ? rows_f32(R, KV) : t.at(kKRaw), v_kv = grouped ? rows_f32(R, KV) : t.at(kVRaw);
+    if (grouped) {
+      train_linear(x, key_, &k_bias_, k_kv, p);
+      train_linear(x, value_, &v_bias_, v_kv, p);
+    }
+    if (c_.rope_theta > 0) {
+      const std::vector<int64_t> pos = positions_of(p.segments, R);
+      Tensor r3 = t.at(kR).reshape({R, H, N}), k3 = k_kv.reshape({R, c_.kv_heads, N});
+      ops::rope(r3, pos, c_.rope_theta, r3);
+      ops::rope(k3, pos, c_.rope_theta, k3);
+    }
+    if (grouped) {
+      ops::repeat_heads(k_kv, H / c_.kv_heads, N, t.at(kKRaw) = rows_f32(R, A));
+      ops::repeat_heads(v_kv, H / c_.kv_heads, N, t.at(kVRaw) = rows_f32(R, A));
+    }
+  }
   product(kXw, w1_, nullptr, kLwPre, c_.rank_w);
   activate(Act::Tanh, kLwPre, kLw);
   product(kLw, w2_, &w0_, kDPre, A);
@@ -67,8 +104,10 @@ void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
   }
   Tensor& kt = t.at(kKTilde) = t.at(kKRaw).clone();
   Tensor& w = t.at(kW) = t.at(kDPre).clone();
-  ops::Wkv7Prepare prep{kt, w, t.at(kA), &k_k_, &k_a_, t.at(kAIn) = rows_f32(R, A), t.at(kBIn) = rows_f32(R, A),
-                        ops::Wkv7Keys::Goose};
+  const bool goose_keys = c_.form != TimeMix7Config::Form::RadBalanced;
+  ops::Wkv7Prepare prep{kt, w, t.at(kA), goose_keys ? &k_k_ : nullptr, goose_keys ? &k_a_ : nullptr,
+                        t.at(kAIn) = rows_f32(R, A), t.at(kBIn) = rows_f32(R, A),
+                        goose_keys ? ops::Wkv7Keys::Goose : ops::Wkv7Keys::Balanced};
   ops::wkv7_prepare(prep, N);
   Tensor& y = t.at(kY) = rows_f32(R, A);
   for (size_t s = 0; s < p.segments.size(); ++s) {
@@ -81,21 +120,33 @@ void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
                                    sg.state->at(wkv_), ys, ck);
   }
   Tensor& o = t.at(kO) = rows_f32(R, A);
-  ops::wkv7_output({y, t.at(kR), kt, t.at(kV), t.at(kG), &ln_x_w_, &ln_x_b_, &r_k_, c_.group_norm_eps}, N, o);
+  ops::wkv7_output(output_args(y, t.at(kR), kt, t.at(kV), t.at(kG)), N, o);
   train_emit(o, output_, nullptr, p);
 }
 
+// The output op's arguments for this form (as recurrence() in time_mix7.cpp passes them).
+ops::Wkv7Output TimeMix7::output_args(const Tensor& y, const Tensor& r, const Tensor& k, const Tensor& v,
+                                      const Tensor& g) const {
+  const bool gn = c_.group_norm();
+  return {y, r, k, v, g, gn ? &ln_x_w_ : nullptr, gn ? &ln_x_b_ : nullptr,
+          c_.form == TimeMix7Config::Form::Goose ? &r_k_ : nullptr, c_.group_norm_eps,
+          1.0f / std::sqrt(float(c_.head_size))};
+}
+
 void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor& dx) const {
-  const int64_t R = p.rows, D = c_.width, A = att_width(), N = c_.head_size, H = c_.heads;
+  const int64_t R = p.rows, D = c_.width, A = att_width(), KV = kv_width(), N = c_.head_size, H = c_.heads;
+  const bool shift = c_.token_shift(), rad = !shift, grouped = KV != A;
+  const bool gn = c_.group_norm(), goose_keys = c_.form != TimeMix7Config::Form::RadBalanced;
   using ops::Act;
   Gradients& g = *p.grads;
   Tensor d_o = zeros_f32(R, A);
   linear_backward(t.at(kO), output_, nullptr, d_out, p, &d_o);
   Tensor dy = zeros_f32(R, A), dr = zeros_f32(R, A), dkt = zeros_f32(R, A), dv = zeros_f32(R, A),
          dg = zeros_f32(R, A);
-  ops::wkv7_output_backward({t.at(kY), t.at(kR), t.at(kKTilde), t.at(kV), t.at(kG), &ln_x_w_, &ln_x_b_, &r_k_,
-                             c_.group_norm_eps},
-                            N, d_o, {dy, dr, dkt, dv, dg, g.of(ln_x_w_), g.of(ln_x_b_), g.of(r_k_)});
+  const bool bonus = c_.form == TimeMix7Config::Form::Goose;
+  ops::wkv7_output_backward(output_args(t.at(kY), t.at(kR), t.at(kKTilde), t.at(kV), t.at(kG)), N, d_o,
+                            {dy, dr, dkt, dv, dg, gn ? g.of(ln_x_w_) : nullptr, gn ? g.of(ln_x_b_) : nullptr,
+                             bonus ? g.of(r_k_) : nullptr});
   Tensor dw = zeros_f32(R, A), da_in = zeros_f32(R, A), db_in = zeros_f32(R, A);
   for (size_t s = 0; s < p.segments.size(); ++s) {
     const Segment& sg = p.segments[s];
@@ -108,8 +159,10 @@ void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor
     if (p.d_initial) ops::add(p.d_initial->at(wkv_), d_state, p.d_initial->at(wkv_));
   }
   Tensor dk = zeros_f32(R, A), dd = zeros_f32(R, A), da = zeros_f32(R, A);
-  ops::wkv7_prepare_backward({t.at(kKRaw), t.at(kDPre), t.at(kA), &k_k_, &k_a_, ops::Wkv7Keys::Goose, dkt, dw, da_in,
-                              db_in, dk, dd, da, g.of(k_k_), g.of(k_a_)},
+  ops::wkv7_prepare_backward({t.at(kKRaw), t.at(kDPre), t.at(kA), goose_keys ? &k_k_ : nullptr,
+                              goose_keys ? &k_a_ : nullptr, goose_keys ? ops::Wkv7Keys::Goose : ops::Wkv7Keys::Balanced,
+                              dkt, dw, da_in, db_in, dk, dd, da, goose_keys ? g.of(k_k_) : nullptr,
+                              goose_keys ? g.of(k_a_) : nullptr},
                              N);
   // Each branch's gradient at its mixed input, then through the mixes to x and the shifted x.
   Tensor d_mixed[6];
@@ -142,6 +195,25 @@ void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor
   ops::activation_backward(Act::Sigmoid, t.at(kAPre), da, da_pre);
   lora(kXa, a1_, kLa, kLa, std::nullopt, a2_, &a0_, da_pre, d_mixed[a]);
   lora(kXg, g1_, kLg, kLgPre, Act::Sigmoid, g2_, nullptr, dg, d_mixed[gg]);
+  if (rad) {  // back through the repetition of KV heads and the rotations
+    Tensor dk_kv = dk, dv_kv = dv_raw;
+    if (grouped) {
+      dk_kv = zeros_f32(R, KV), dv_kv = zeros_f32(R, KV);
+      ops::repeat_heads_backward(dk, H / c_.kv_heads, N, dk_kv);
+      ops::repeat_heads_backward(dv_raw, H / c_.kv_heads, N, dv_kv);
+    }
+    if (c_.rope_theta > 0) {
+      const std::vector<int64_t> pos = positions_of(p.segments, R);
+      Tensor dr3 = dr.reshape({R, H, N}), dk3 = dk_kv.reshape({R, c_.kv_heads, N});
+      ops::rope_backward(dr3, pos, c_.rope_theta, dr3);
+      ops::rope_backward(dk3, pos, c_.rope_theta, dk3);
+    }
+    linear_backward(t.at(kX), receptance_, &r_bias_, dr, p, &dx);
+    linear_backward(t.at(kX), key_, &k_bias_, dk_kv, p, &dx);
+    linear_backward(t.at(kX), value_, &v_bias_, dv_kv, p, &dx);
+    for (int m : {w, v, a, gg}) ops::add(dx, d_mixed[m], dx);  // the LoRAs read x itself too
+    return;
+  }
   linear_backward(t.at(kXr), receptance_, nullptr, dr, p, &d_mixed[r]);
   linear_backward(t.at(kXk), key_, nullptr, dk, p, &d_mixed[k]);
   linear_backward(t.at(kXv), value_, nullptr, dv_raw, p, &d_mixed[v]);
