@@ -63,6 +63,15 @@ void add_bias(const Tensor& bias, Tensor& out) {
 }
 }  // namespace
 
+std::vector<int64_t> train_positions(const TrainPass& p, const std::string& who) {
+  std::vector<int64_t> pos(static_cast<size_t>(p.rows));
+  for (const Segment& sg : p.segments) {
+    GANDER_CHECK(sg.state->length() == 0, who, ": training starts every sequence at position 0");
+    for (int64_t t = 0; t < sg.rows; ++t) pos[size_t(sg.row0 + t)] = t;
+  }
+  return pos;
+}
+
 void train_linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& out, const TrainPass& p) {
   if (p.precision == ops::Precision::F32) return ops::linear(x, W, bias, out);
   ops::matmul(x, false, W, true, out, false, p.precision);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 #include "models/param_table.h"
@@ -86,6 +87,9 @@ void train_linear(const Tensor& x, const Tensor& W, const Tensor* bias, Tensor& 
 void train_emit(const Tensor& x, const Tensor& W, const Tensor* bias, TrainPass& p);
 void linear_backward(const Tensor& x, const Tensor& W, const Tensor* bias, const Tensor& d_out, TrainPass& p,
                      Tensor* dx);
+// Each row's position in its sequence for a training pass, which starts every sequence at
+// position 0 (RoPE's angles); throws naming `who` for a sequence that has seen tokens.
+std::vector<int64_t> train_positions(const TrainPass& p, const std::string& who);
 // token_shift's backward: dx[t-1] += d_shifted[t] within each sequence; the first row's gradient
 // belongs to the carried vector of the initial state (added into p.d_initial's entry, when set).
 void token_shift_backward(const Tensor& d_shifted, Tensor& dx, const TrainPass& p, size_t carried);

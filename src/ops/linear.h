@@ -8,6 +8,7 @@
 // pass over a [T, C] activation that no longer fits the caches, while the product's kernel has
 // the data in registers anyway. Every path gives the result of the separate ops.
 #pragma once
+#include <memory>
 #include <optional>
 #include <span>
 
@@ -95,6 +96,21 @@ void gemm_f32(const float* x, const float* W, int64_t M, int64_t N, int64_t K, f
 void f32_to_bf16_avx512(const float* x, uint16_t* y, int64_t n);
 // Same with W in bf16 and x rounded to bf16 (AMX/AVX512-BF16 when the CPU has them).
 void gemm_bf16(const float* x, const uint16_t* W, int64_t M, int64_t N, int64_t K, float* y);
+// The general bf16 product: C[M, N] (+)= op(A) . op(B), A [M, K] (or [K, M] when ta), B [K, N] (or
+// [N, K] when tb), both as bf16 bits, f32 accumulation.
+void gemm_bf16_bits(const uint16_t* a, bool ta, const uint16_t* b, bool tb, int64_t M, int64_t N, int64_t K, float* c,
+                    bool accumulate);
+// n floats rounded to bf16 (nearest even), threaded, on the AVX512-BF16 instruction where there is one.
+void f32_to_bf16(const float* x, uint16_t* y, int64_t n);
+// A per-thread scratch for bf16 copies: grows, never cleared (a vector would zero what it adds).
+class Bf16Scratch {
+ public:
+  uint16_t* get(size_t n);
+
+ private:
+  std::unique_ptr<uint16_t[]> data_;
+  size_t size_ = 0;
+};
 }  // namespace detail
 
 }  // namespace gander::ops

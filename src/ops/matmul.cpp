@@ -1,10 +1,7 @@
 #include "ops/matmul.h"
 
-#include <algorithm>
 #include <dnnl.hpp>
-#include <memory>
 
-#include "core/cpu.h"
 #include "ops/checks.h"
 #include "ops/impl.h"
 
@@ -44,59 +41,15 @@ void require_bf16_operands(const Tensor& A, Precision p) {
                A.describe());
 }
 
-// A per-thread scratch that grows and is never cleared (a vector would zero what it adds).
-struct Scratch16 {
-  std::unique_ptr<uint16_t[]> data;
-  size_t size = 0;
-  uint16_t* get(size_t n) {
-    if (n > size) data.reset(new uint16_t[n]), size = n;
-    return data.get();
-  }
-};
-
-// The bf16 bits of an f32 tensor (round to nearest even), into a reused per-thread buffer.
-const uint16_t* to_bf16(const Tensor& t, Scratch16& scratch) {
-  const int64_t n = t.numel(), chunk = 1 << 14;
-  uint16_t* out = scratch.get(size_t(n));
-  const float* p = t.data<float>();
-  const bool fast_cvt = cpu_has_avx512_bf16();
-#pragma omp parallel for schedule(static) if (n > chunk)
-  for (int64_t i = 0; i < n; i += chunk) {
-    const int64_t m = std::min(chunk, n - i);
-    if (fast_cvt) detail::f32_to_bf16_avx512(p + i, out + i, m);
-    else convert_from_f32(DType::BF16, p + i, out + i, size_t(m));
-  }
-  return out;
-}
-
 // A tensor's values rounded to bf16 and widened back (the reference's view of a bf16 operand).
 Tensor rounded_to_bf16(const Tensor& t) { return t.to(DType::BF16).to(DType::F32); }
 
 void matmul_bf16(const Tensor& A, bool ta, const Tensor& B, bool tb, Tensor& C, bool acc, Dims d) {
-  using dnnl::memory;
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  thread_local dnnl::stream stream(engine);
-  thread_local Scratch16 a16, b16;
-  const uint16_t *pa = to_bf16(A, a16), *pb = to_bf16(B, b16);
-  // A transposed is A stored [K, M]: the {M, K} matrix in column-major ("ba") order; B likewise.
-  memory::desc a_md({d.M, d.K}, memory::data_type::bf16, ta ? memory::format_tag::ba : memory::format_tag::ab);
-  memory::desc b_md({d.K, d.N}, memory::data_type::bf16, tb ? memory::format_tag::ba : memory::format_tag::ab);
-  memory::desc c_md({d.M, d.N}, memory::data_type::f32, memory::format_tag::ab);
-  try {
-    dnnl::primitive_attr attr;
-    if (acc) {
-      dnnl::post_ops po;
-      po.append_sum(1.0f);
-      attr.set_post_ops(po);
-    }
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, engine);
-    memory am(a_md, engine, const_cast<uint16_t*>(pa)), bm(b_md, engine, const_cast<uint16_t*>(pb));
-    memory cm(c_md, engine, C.data<float>());
-    dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-    stream.wait();
-  } catch (const dnnl::error& e) {
-    fail("oneDNN bf16 matmul failed for M=", d.M, " N=", d.N, " K=", d.K, ": ", e.what());
-  }
+  thread_local detail::Bf16Scratch a16, b16;
+  uint16_t *pa = a16.get(size_t(A.numel())), *pb = b16.get(size_t(B.numel()));
+  detail::f32_to_bf16(A.data<float>(), pa, A.numel());
+  detail::f32_to_bf16(B.data<float>(), pb, B.numel());
+  detail::gemm_bf16_bits(pa, ta, pb, tb, d.M, d.N, d.K, C.data<float>(), acc);
 }
 }  // namespace
 

@@ -75,18 +75,11 @@ void Attention::forward(const Tensor& x, const Pass& pass) const {
 // attention output and its log-sum-exp rows; the backward recomputes the probabilities.
 namespace {
 enum Saved { kX, kQ, kK, kV, kAtt, kLse };
-std::vector<int64_t> positions_of(std::span<const Segment> segs, int64_t rows) {
-  std::vector<int64_t> pos(static_cast<size_t>(rows));
-  for (const Segment& sg : segs)
-    for (int64_t t = 0; t < sg.rows; ++t) pos[size_t(sg.row0 + t)] = sg.state->length() + t;
-  return pos;
-}
 }  // namespace
 
 void Attention::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
   const int64_t R = p.rows, H = c_.heads, Hkv = c_.kv_heads, hd = c_.head_dim;
-  for (const Segment& sg : p.segments)
-    GANDER_CHECK(sg.state->length() == 0, describe(), ": training starts every sequence at position 0");
+  const std::vector<int64_t> pos = train_positions(p, describe());
   Tensor q = Tensor::empty(DType::F32, {R, H, hd}), k = Tensor::empty(DType::F32, {R, Hkv, hd});
   Tensor v = Tensor::empty(DType::F32, {R, Hkv, hd}), att = Tensor::empty(DType::F32, {R, H, hd});
   Tensor lse = Tensor::empty(DType::F32, {R, H});
@@ -94,7 +87,6 @@ void Attention::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
   train_linear(x, q_, c_.qkv_bias ? &q_bias_ : nullptr, q2, p);
   train_linear(x, k_, c_.qkv_bias ? &k_bias_ : nullptr, k2, p);
   train_linear(x, v_, c_.qkv_bias ? &v_bias_ : nullptr, v2, p);
-  const std::vector<int64_t> pos = positions_of(p.segments, R);
   ops::rope(q, pos, c_.rope_theta, q);
   ops::rope(k, pos, c_.rope_theta, k);
   for (const Segment& sg : p.segments) {
@@ -118,7 +110,7 @@ void Attention::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tenso
     ops::attention_backward(part(t.at(kQ)), part(t.at(kK)), part(t.at(kV)), part(t.at(kAtt)), part(t.at(kLse)),
                             part(d_att3), dqs, dks, dvs);
   }
-  const std::vector<int64_t> pos = positions_of(p.segments, R);
+  const std::vector<int64_t> pos = train_positions(p, describe());
   ops::rope_backward(dq, pos, c_.rope_theta, dq);
   ops::rope_backward(dk, pos, c_.rope_theta, dk);
   linear_backward(t.at(kX), q_, c_.qkv_bias ? &q_bias_ : nullptr, dq.reshape({R, H * hd}), p, &dx);

@@ -28,13 +28,6 @@ const char* const kVFirst = "time_mix7.v_first";
 Tensor rows_f32(int64_t R, int64_t C) { return Tensor::empty(DType::F32, {R, C}); }
 Tensor zeros_f32(int64_t R, int64_t C) { return Tensor::zeros(DType::F32, {R, C}); }
 
-// Each sequence's tokens from position 0 (training starts every sequence there).
-std::vector<int64_t> positions_of(std::span<const Segment> segments, int64_t rows) {
-  std::vector<int64_t> pos(static_cast<size_t>(rows));
-  for (const Segment& sg : segments)
-    for (int64_t i = 0; i < sg.rows; ++i) pos[size_t(sg.row0 + i)] = i;
-  return pos;
-}
 }  // namespace
 
 void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
@@ -51,8 +44,6 @@ void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
     for (auto [slot, mix] : mixes) ops::lerp(x, shifted, *mix, t.at(slot) = rows_f32(R, D));
   } else {
     for (auto [slot, mix] : mixes) t.at(slot) = x;  // every branch reads the input itself
-    for (const Segment& sg : p.segments)
-      GANDER_CHECK(sg.state->length() == 0, describe(), ": training starts every sequence at position 0");
   }
   auto product = [&](Saved in, const Tensor& W, const Tensor* bias, Saved out, int64_t width) -> Tensor& {
     Tensor& o = t.at(out) = rows_f32(R, width);
@@ -74,7 +65,7 @@ void TimeMix7::train_forward(const Tensor& x, TrainPass& p, Tape& t) const {
       train_linear(x, value_, &v_bias_, v_kv, p);
     }
     if (c_.rope_theta > 0) {
-      const std::vector<int64_t> pos = positions_of(p.segments, R);
+      const std::vector<int64_t> pos = train_positions(p, describe());
       Tensor r3 = t.at(kR).reshape({R, H, N}), k3 = k_kv.reshape({R, c_.kv_heads, N});
       ops::rope(r3, pos, c_.rope_theta, r3);
       ops::rope(k3, pos, c_.rope_theta, k3);
@@ -203,7 +194,7 @@ void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor
       ops::repeat_heads_backward(dv_raw, H / c_.kv_heads, N, dv_kv);
     }
     if (c_.rope_theta > 0) {
-      const std::vector<int64_t> pos = positions_of(p.segments, R);
+      const std::vector<int64_t> pos = train_positions(p, describe());
       Tensor dr3 = dr.reshape({R, H, N}), dk3 = dk_kv.reshape({R, c_.kv_heads, N});
       ops::rope_backward(dr3, pos, c_.rope_theta, dr3);
       ops::rope_backward(dk3, pos, c_.rope_theta, dk3);
