@@ -1,5 +1,6 @@
 #include "op_registry.h"
 #include "op_cases.h"
+#include "grad_cases.h"
 
 #include <cmath>
 
@@ -276,6 +277,24 @@ OpCase rope_case() {
 
 }  // namespace
 
+namespace {
+
+OpCase with_gradient(OpCase c, GradientCase g) {
+  c.gradient = std::move(g);
+  return c;
+}
+
+// An op that only has a backward worth checking on its own (a loss, or the products of a
+// linear layer's backward).
+OpCase gradient_only(std::string name, GradientCase g) {
+  OpCase c;
+  c.name = std::move(name);
+  c.gradient = std::move(g);
+  return c;
+}
+
+}  // namespace
+
 const std::vector<OpCase>& op_registry() {
   static const std::vector<OpCase> cases = [] {
     std::vector<OpCase> v;
@@ -291,22 +310,29 @@ const std::vector<OpCase>& op_registry() {
     v.push_back(linear_fused_case(DType::F32, ops::Precision::F32, true));
     v.push_back(gemv_portable_case());
     v.push_back(linear_group_case());
+    v.push_back(gradient_only("linear_backward", linear_gradient()));
     for (ops::Act a : {ops::Act::Tanh, ops::Act::Sigmoid, ops::Act::Exp, ops::Act::Softplus, ops::Act::ReluSquared,
                        ops::Act::Silu})
-      v.push_back(activation_case(a));
-    v.push_back(lerp_case());
-    v.push_back(group_norm_case());
-    v.push_back(rms_norm_case());
-    v.push_back(l2_norm_case());
+      v.push_back(with_gradient(activation_case(a), activation_gradient(a)));
+    v.push_back(with_gradient(lerp_case(), lerp_gradient()));
+    v.push_back(with_gradient(group_norm_case(), group_norm_gradient()));
+    v.push_back(with_gradient(rms_norm_case(), rms_norm_gradient()));
+    v.push_back(l2_norm_case());  // (its backward is inside wkv7_prepare's, checked there)
     v.push_back(softmax_case());
-    v.push_back(rope_case());
-    v.push_back(attention_case());
-    v.push_back(wkv7_case());
+    v.push_back(with_gradient(rope_case(), rope_gradient()));
+    v.push_back(with_gradient(attention_case(), attention_gradient()));
+    v.push_back(with_gradient(wkv7_case(), wkv7_gradient()));
     v.push_back(wkv7_portable_case());
-    for (ops::Wkv7Keys keys : {ops::Wkv7Keys::Goose, ops::Wkv7Keys::Balanced}) v.push_back(wkv7_prepare_case(keys));
+    for (ops::Wkv7Keys keys : {ops::Wkv7Keys::Goose, ops::Wkv7Keys::Balanced})
+      v.push_back(with_gradient(wkv7_prepare_case(keys), wkv7_prepare_gradient(keys)));
     for (bool group_norm : {true, false})
-      for (bool bonus : {true, false}) v.push_back(wkv7_output_case(group_norm, bonus));
-    v.push_back(repeat_heads_case());
+      for (bool bonus : {true, false})
+        v.push_back(with_gradient(wkv7_output_case(group_norm, bonus), wkv7_output_gradient(group_norm, bonus)));
+    v.push_back(with_gradient(repeat_heads_case(), repeat_heads_gradient()));
+    v.push_back(gradient_only("gla", gla_gradient()));
+    v.push_back(gradient_only("cross_entropy_head", cross_entropy_gradient()));
+    v.push_back(gradient_only("kl_divergence_head", kl_divergence_gradient()));
+    v.push_back(gradient_only("l2_distance", l2_distance_gradient()));
     return v;
   }();
   return cases;

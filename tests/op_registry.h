@@ -1,7 +1,9 @@
 // The op-test registry: every op registers how to build random inputs for a size tuple, how to run
 // its reference and fast implementations, and the tolerance between them. One parameterised test
-// walks the whole registry over each op's grid of (deliberately odd) sizes. The gradient slot is
-// where finite-difference checks of the backward ops go when training lands.
+// walks the whole registry over each op's grid of (deliberately odd) sizes. An op with a backward
+// also holds a gradient check (tests/grad_cases.h): its backward against central differences of
+// its forward in double precision, and its fast backward against the reference, over a grid of
+// its own (smaller: every sampled difference evaluates the whole forward).
 #pragma once
 #include <functional>
 #include <string>
@@ -20,11 +22,23 @@ struct OpComparison {
 
 using Sizes = std::vector<int64_t>;
 
+// One criterion of a gradient check: `error` (already relative) within `tolerance`.
+struct GradCheck {
+  std::string what;   // "finite differences", "fast against reference", ...
+  double error = 0, tolerance = 0;
+  std::string where;  // the worst element, where known
+};
+
+struct GradientCase {
+  std::vector<Sizes> grid;
+  std::function<std::vector<GradCheck>(const Sizes&, Rng&)> check;
+};
+
 struct OpCase {
   std::string name;
-  std::vector<Sizes> grid;
+  std::vector<Sizes> grid;  // empty for an op that only has a backward (a loss)
   std::function<OpComparison(const Sizes&, Rng&)> forward;
-  std::function<OpComparison(const Sizes&, Rng&)> gradient;  // empty until the op has a backward
+  GradientCase gradient;    // empty grid for an op without a backward
 };
 
 const std::vector<OpCase>& op_registry();

@@ -1,5 +1,6 @@
-// Walks the op-test registry: every op's fast implementation against its reference, over each
-// op's grid of sizes, with fresh random inputs per size.
+// Walks the op-test registry: every op's fast implementation against its reference, and every
+// backward against finite differences and its reference, over each op's grids of sizes, with
+// fresh random inputs per size.
 #include <gtest/gtest.h>
 
 #include "op_registry.h"
@@ -20,17 +21,20 @@ struct Param {
   size_t shape;
 };
 
-std::vector<Param> all_params() {
+const std::vector<Sizes>& grid_of(const OpCase& c, bool gradient) { return gradient ? c.gradient.grid : c.grid; }
+
+std::vector<Param> all_params(bool gradient) {
   std::vector<Param> out;
   for (size_t i = 0; i < op_registry().size(); ++i)
-    for (size_t j = 0; j < op_registry()[i].grid.size(); ++j) out.push_back({i, j});
+    for (size_t j = 0; j < grid_of(op_registry()[i], gradient).size(); ++j) out.push_back({i, j});
   return out;
 }
 
+template <bool gradient>
 std::string param_name(const testing::TestParamInfo<Param>& info) {
   const OpCase& c = op_registry()[info.param.op];
   std::string name = c.name;
-  for (int64_t s : c.grid[info.param.shape]) name.append("_").append(std::to_string(s));  // (operator+ trips GCC 12's -Wrestrict)
+  for (int64_t s : grid_of(c, gradient)[info.param.shape]) name.append("_").append(std::to_string(s));  // (operator+ trips GCC 12's -Wrestrict)
   return name;
 }
 
@@ -46,7 +50,21 @@ TEST_P(OpForward, FastMatchesReference) {
                                 << cmp.ref_scale;
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, OpForward, testing::ValuesIn(all_params()), param_name);
+INSTANTIATE_TEST_SUITE_P(Registry, OpForward, testing::ValuesIn(all_params(false)), param_name<false>);
+
+class OpGradient : public testing::TestWithParam<Param> {};
+
+TEST_P(OpGradient, MatchesDifferencesAndReference) {
+  const OpCase& c = op_registry()[GetParam().op];
+  const Sizes& sizes = c.gradient.grid[GetParam().shape];
+  Rng rng(5000 + GetParam().op * 100 + GetParam().shape);
+  const std::vector<GradCheck> checks = c.gradient.check(sizes, rng);
+  EXPECT_FALSE(checks.empty());
+  for (const GradCheck& k : checks)
+    EXPECT_LE(k.error, k.tolerance) << c.name << ", " << k.what << (k.where.empty() ? "" : ": ") << k.where;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, OpGradient, testing::ValuesIn(all_params(true)), param_name<true>);
 
 TEST(OpRegistry, CoversEveryOp) {
   std::set<std::string> names;
@@ -54,6 +72,16 @@ TEST(OpRegistry, CoversEveryOp) {
   for (const char* want : {"linear_wf32_f32", "linear_wbf16_f32", "linear_wf16_f32", "linear_wbf16_bf16", "group_norm",
                            "rms_norm", "l2_norm_groups", "lerp", "softmax", "rope", "attention", "wkv7"})
     EXPECT_TRUE(names.count(want)) << "registry lacks " << want;
+  // Every backward the training forward uses has a gradient check.
+  std::set<std::string> with_gradient;
+  for (const OpCase& c : op_registry())
+    if (!c.gradient.grid.empty()) with_gradient.insert(c.name);
+  for (const char* want : {"linear_backward", "activation_tanh", "activation_sigmoid", "activation_exp",
+                           "activation_softplus", "activation_relu_squared", "activation_silu", "lerp", "group_norm", "rms_norm",
+                           "rope", "attention", "wkv7", "wkv7_prepare", "wkv7_prepare_balanced", "wkv7_output",
+                           "wkv7_output_scaled_no_bonus", "repeat_heads", "gla", "cross_entropy_head",
+                           "kl_divergence_head", "l2_distance"})
+    EXPECT_TRUE(with_gradient.count(want)) << "no gradient check for " << want;
 }
 
 TEST(Embedding, LooksUpAndWidensRows) {

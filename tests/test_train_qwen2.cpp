@@ -1,8 +1,9 @@
-// Qwen2 training: the gradient of every parameter tensor against central differences of the
-// model's own loss along that gradient (the directional derivative |g|^2 over the whole tensor,
-// which stands well above the f32 rounding of the loss), untied and tied heads, and a batch of
-// sequences against each alone. The attention, RoPE, SwiGLU and RMSNorm backwards are checked
-// one by one in double precision in test_grads.cpp.
+// Qwen2 training: the loss against a double-precision reference written from the transformers
+// equations (tests/qwen2_reference.h), and sampled entries of every parameter's gradient against
+// central differences of that reference in double precision; the gradient of every parameter
+// tensor against differences of the model's own loss along that gradient (the directional
+// derivative |g|^2 over the whole tensor, which stands above the f32 rounding of the loss), for
+// Qwen2 and the RAD-RWKV7 students; untied and tied heads; a batch against each sequence alone.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "models/decoder.h"
 #include "models/mixers/time_mix7.h"
 #include "models/qwen2/model.h"
+#include "qwen2_reference.h"
 
 namespace gander {
 namespace {
@@ -63,6 +65,58 @@ void expect_directional_derivatives(models::Decoder& m, const models::TrainBatch
     params[i].slot->copy_from(saved);
     EXPECT_NEAR(fd / norm2, 1.0, 2e-2) << params[i].name << ": |g|^2 " << norm2 << ", differences " << fd;
   }
+}
+
+// Sampled entries (the first, the last and 6 at random) of every parameter tensor: gander's f32
+// gradient against double differences of the reference, within 1e-5 of the tensor's largest
+// gradient (or of 1e-3 of the model's largest, for a tensor whose gradient is all but zero: the
+// keys' bias, which only moves scores through RoPE's rotation of it).
+void expect_reference_gradients(const std::string& shape, uint64_t seed) {
+  const qwen2::Config c = qwen2::Config::parse_shape(shape);
+  auto m = trainable(shape, seed);
+  const int64_t B = 2, T = 13;
+  Batch b = random_batch(B * T, c.vocab, seed + 1);
+  b.targets[3] = -1;  // a position without a target
+  models::Gradients g(m->params());
+  const double loss = m->train_step({b.ids, b.targets, B, T}, g);
+  test::NamedWeights w;
+  for (const models::Param& p : m->params().params) {
+    const auto v = p.slot->to_f32_vector();
+    w[p.name] = {v.begin(), v.end()};
+  }
+  const double want = test::qwen2_reference_loss(c, w, b.ids, b.targets, B, T);
+  EXPECT_NEAR(loss, want, 1e-5 * want);
+  double model_max = 0;
+  for (const Tensor& t : g.by_index())
+    for (float v : t.to_f32_vector()) model_max = std::max(model_max, double(std::fabs(v)));
+  Rng rng(seed + 2);
+  const auto& params = m->params().params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto grad = g.by_index()[i].to_f32_vector();
+    double scale = 1e-3 * model_max;
+    for (float v : grad) scale = std::max(scale, double(std::fabs(v)));
+    std::vector<double>& x = w[params[i].name];
+    double worst = 0;
+    size_t worst_at = 0;
+    for (int s = 0; s < 8; ++s) {
+      const size_t e = s == 0 ? 0 : s == 1 ? x.size() - 1 : size_t(rng.next_u64() % x.size());
+      const double x0 = x[e], h = 1e-5 * std::max(1.0, std::fabs(x0));
+      x[e] = x0 + h;
+      const double up = test::qwen2_reference_loss(c, w, b.ids, b.targets, B, T);
+      x[e] = x0 - h;
+      const double down = test::qwen2_reference_loss(c, w, b.ids, b.targets, B, T);
+      x[e] = x0;
+      const double err = std::fabs((up - down) / (2 * h) - grad[e]) / scale;
+      if (err > worst) worst = err, worst_at = e;
+    }
+    EXPECT_LE(worst, 1e-5) << params[i].name << " element " << worst_at << " (gradient " << grad[worst_at]
+                           << ", tensor max " << scale << ")";
+  }
+}
+
+TEST(Qwen2Train, EveryParameterMatchesDoubleDifferencesOfTheReference) {
+  expect_reference_gradients("L2,D64,H4,KV2,I96,V300", 31);
+  expect_reference_gradients("L1,D32,H2,KV1,I48,V200,T", 32);  // tied head: embedding and head at once
 }
 
 TEST(Qwen2Train, EveryGradientIsTheDerivativeOfTheLoss) {
