@@ -4,6 +4,7 @@
 // .npy header form, real-shaped configs, state and KV-cache files of the fuzzed models.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "fuzz_common.h"
+#include "io/binidx.h"
 #include "io/safetensors.h"
 #include "test_io_writers.h"
 #include "tokenize/utf8.h"
@@ -220,6 +222,34 @@ void vocab_seeds(const std::string& dir) {
   write_file(dir + "/seed1.txt", vocab);
 }
 
+// A binidx pair packed as fuzz_shard reads it (mode byte 0, .idx length, .idx, .bin), and text
+// streams in each compression (mode byte 1).
+void shard_seeds(const std::string& dir) {
+  const std::string prefix = dir + "/tmp_shard";
+  {
+    gander::io::BinidxWriter w(prefix, gander::io::TokenWidth::U16);
+    const std::vector<int32_t> a = {1, 2, 3, 0}, b = {7, 0};
+    w.add_document(a);
+    w.add_document(b);
+    w.commit();
+  }
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string idx = slurp(prefix + ".idx"), bin = slurp(prefix + ".bin");
+  std::filesystem::remove(prefix + ".idx");
+  std::filesystem::remove(prefix + ".bin");
+  const uint32_t n = uint32_t(idx.size());
+  write_file(dir + "/u16", std::string(1, '\0') + std::string(reinterpret_cast<const char*>(&n), 4) + idx + bin);
+  const std::string text = "first line\r\nsecond line\n{\"text\": \"json\"}\n";
+  write_file(dir + "/plain", "\x01" + text);
+  const std::string gz = test::gzip_bytes(text);
+  write_file(dir + "/gzip", "\x01" + gz);
+  const std::string zs = test::zstd_bytes(text);
+  write_file(dir + "/zstd", "\x01" + zs + zs);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -230,6 +260,7 @@ int main(int argc, char** argv) {
       {"npy", npy_seeds},                 {"config", config_seeds},
       {"rwkv_state", rwkv_state_seeds},   {"qwen2_kv", qwen2_kv_seeds},
       {"tokenizer", tokenizer_seeds},     {"vocab", vocab_seeds},
+      {"shard", shard_seeds},
       {"canary_library", [](const std::string& d) { write_file(d + "/overflow", "LL"); }},
       {"canary_recovering", [](const std::string& d) { write_file(d + "/overflow", "RR"); }}};
   if (!only.empty() && !makers.count(only)) {

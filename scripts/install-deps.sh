@@ -13,6 +13,7 @@ packages=(
   libpcre2-dev          # regex (Qwen2 pre-tokenizer)
   libutf8proc-dev       # Unicode normalisation
   libedit-dev           # line editing and history in chat
+  zlib1g-dev libzstd-dev  # gzip and zstd inputs of `gander data build`
   clang libclang-rt-14-dev  # libFuzzer targets
 )
 missing=()

@@ -1,13 +1,17 @@
 // Byte-exact writers of the file formats gander reads, for hand-made test files and fuzz seeds:
 // a stored zip archive as torch.save writes it, the pickle opcodes of a torch state dict, a
 // safetensors file from a header text, a .npy file from a header dict. They write what they are
-// told, valid or not: the tests build hostile files with them.
+// told, valid or not: the tests build hostile files with them. And gzip and zstd streams of a
+// text (through zlib and libzstd), for the compressed inputs of `data build`.
 #pragma once
 #include <cstdint>
 #include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <zlib.h>
+#include <zstd.h>
 
 namespace gander::test {
 
@@ -152,6 +156,28 @@ inline std::string npy_bytes(const std::string& dict, const std::string& data) {
   out += '\0';
   put_le(out, header.size(), len_bytes);
   return out + header + data;
+}
+
+// One gzip member holding `data`.
+inline std::string gzip_bytes(const std::string& data) {
+  std::string out(compressBound(uLong(data.size())) + 64, '\0');
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = uInt(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// One zstd frame holding `data`.
+inline std::string zstd_bytes(const std::string& data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  out.resize(ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3));
+  return out;
 }
 
 }  // namespace gander::test

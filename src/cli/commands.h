@@ -40,4 +40,6 @@ void register_chat(CLI::App& app);
 void register_forward(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_convert(CLI::App& app);
+void register_data(CLI::App& app);
+void register_perplexity(CLI::App& app);
 }  // namespace gander::cli

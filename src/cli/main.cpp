@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   gander::cli::register_tokenize(app);
   gander::cli::register_inspect(app);
   gander::cli::register_convert(app);
+  gander::cli::register_data(app);
+  gander::cli::register_perplexity(app);
   gander::cli::register_bench_ops(app);
   gander::cli::register_bench_train(app);
   gander::cli::register_bench_tokenizer(app);

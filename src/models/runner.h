@@ -24,6 +24,10 @@ class Runner {
   int64_t parameter_count() const { return model().parameter_count(); }
   int64_t weight_bytes() const { return model().weight_bytes(); }
   DType matrix_dtype() const { return model().matrix_dtype(); }
+  // For work that runs contexts of its own over the same model (perplexity's windows).
+  const std::shared_ptr<const models::Decoder>& shared_model() const { return ctx_.shared_model(); }
+  const models::RunOptions& options() const { return ctx_.options(); }
+  const models::SequenceState& initial_state() const { return initial_; }
   // Runs ids from the current state (advancing it); logits [T, V] or, by default, [1, V]. Refuses
   // ids beyond the model's context limit.
   void feed(std::span<const int32_t> ids, Tensor& logits, bool all_logits = false);

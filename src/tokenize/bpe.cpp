@@ -1,5 +1,6 @@
 // Encoding and decoding with a loaded BpeTokenizer (loading is in bpe_load.cpp).
 #include "tokenize/bpe.h"
+#include "tokenize/utf8.h"
 
 #include <utf8proc.h>
 
@@ -52,20 +53,9 @@ void BpeTokenizer::encode_plain(std::string_view text, SplitRegex::Scratch& scra
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
-  {
-    // Reject invalid UTF-8 up front with a clear error (HF tokenizers take Unicode strings).
-    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-    for (size_t i = 0; i < text.size();) {
-      if (static_cast<unsigned char>(text[i]) < 0x80) {  // ASCII: the common case
-        ++i;
-        continue;
-      }
-      utf8proc_int32_t cp;
-      const utf8proc_ssize_t n = utf8proc_iterate(p + i, utf8proc_ssize_t(text.size() - i), &cp);
-      GANDER_CHECK(n > 0, "tokenize: input is not valid UTF-8 at byte ", i);
-      i += size_t(n);
-    }
-  }
+  // Reject invalid UTF-8 up front with a clear error (HF tokenizers take Unicode strings).
+  const size_t bad = first_invalid_utf8(text);
+  GANDER_CHECK(bad == std::string_view::npos, "tokenize: input is not valid UTF-8 at byte ", bad);
   const std::lock_guard lock(cache_mutex_);
   SplitRegex::Scratch scratch(*regex_);
   std::vector<int32_t> out;

@@ -1,7 +1,9 @@
-// UTF-8 encoding of one code point (shared by the tokenizers' file parsers).
+// UTF-8 encoding of one code point (shared by the tokenizers' file parsers), and validation of
+// text before it is tokenized.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace gander {
 // Appends cp (<= 0x10FFFF; the caller checks) as UTF-8.
@@ -22,4 +24,7 @@ inline void append_utf8(std::string& out, uint32_t cp) {
     out += char(0x80 | (cp & 0x3f));
   }
 }
+// The offset of the first byte that does not begin a valid UTF-8 character (utf8proc's
+// definition: no overlong forms, no surrogates), or npos when the whole text is valid.
+size_t first_invalid_utf8(std::string_view text);
 }  // namespace gander
