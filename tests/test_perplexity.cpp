@@ -133,6 +133,23 @@ TEST(Perplexity, RefusesWhatItCannotScore) {
   EXPECT_NE(error_of([&] { eval::perplexity(m, one, options(512)); }).find("at least 2"), std::string::npos);
   EXPECT_NE(error_of([&] { eval::perplexity(m, outside, options(512)); }).find("token 2 is 100, outside the model's vocabulary"),
             std::string::npos);
+  // A window past a Qwen2 model's max_position_embeddings would score RoPE positions it never saw.
+  if (std::filesystem::exists(testdata("qwen2/qwen2-tiny/config.json"))) {
+    const auto q = qwen2::load_folder(testdata("qwen2/qwen2-tiny"));
+    const std::vector<int32_t> long_text = random_tokens(5000, 100, 9);
+    EXPECT_NE(error_of([&] { eval::perplexity(q, long_text, options(4500)); })
+                  .find("--ctx 4500 exceeds the model's max_position_embeddings = 4096"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { eval::perplexity(q, long_text, options(512, 0, 1, true)); }).find("--stream over 4999 tokens"),
+              std::string::npos);
+  }
+  // Below the shared check: a context refuses any step past the limit.
+  if (std::filesystem::exists(testdata("qwen2/qwen2-tiny/config.json"))) {
+    models::Context c(qwen2::load_folder(testdata("qwen2/qwen2-tiny")));
+    Tensor logits;
+    const std::vector<int32_t> ids(4097, 1);
+    EXPECT_NE(error_of([&] { c.forward(c.join(), ids, logits); }).find("context full: 4097 tokens exceed"), std::string::npos);
+  }
   const CliResult r = run_cli("perplexity --random rwkv7:L1,D64,V100");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("give a text file or --shards"), std::string::npos) << r.out;

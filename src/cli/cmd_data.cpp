@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "data/shard_builder.h"
 #include "data/token_shard.h"
+#include "io/binidx.h"
 
 namespace gander::cli {
 namespace {
@@ -69,7 +70,7 @@ void register_data(CLI::App& app) {
                                {"input_bytes", p.total_input_bytes},
                                {"seconds", p.seconds},
                                {"mb_per_s", rate},
-                               {"token_dtype", p.tokens && t->vocab_size() <= 65536 ? "uint16" : "int32"}}
+                               {"token_dtype", io::token_width_for(t->vocab_size()) == io::TokenWidth::U16 ? "uint16" : "int32"}}
                     .dump() +
                 "\n");
     } else {

@@ -21,13 +21,8 @@ namespace {
 // Each id's length in bytes of text: what bits per byte divides by (end tokens count none).
 std::vector<int64_t> byte_lengths(const Tokenizer& t, int64_t model_vocab) {
   std::vector<int64_t> len(size_t(model_vocab), 0);
-  for (int32_t id = 0; id < t.vocab_size() && id < model_vocab; ++id) {
-    try {
-      const int32_t one[1] = {id};
-      len[size_t(id)] = int64_t(t.decode(one).size());
-    } catch (const Error&) {
-    }
-  }
+  for (int32_t id = 0; id < t.vocab_size() && id < model_vocab; ++id)
+    len[size_t(id)] = int64_t(token_text(t, id).value_or("").size());
   for (int32_t end : t.end_of_text())
     if (end >= 0 && end < model_vocab) len[size_t(end)] = 0;
   return len;

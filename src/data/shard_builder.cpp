@@ -125,7 +125,7 @@ BuildProgress build_shard(const Tokenizer& tokenizer, const BuildOptions& o,
       try {
         ids[i] = tokenizer.encode(batch[i].text);
         ids[i].push_back(end[0]);
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {  // (nothing may leave a parallel region)
         errors[i] = concat(batch[i].where, ": ", e.what());
       }
     }

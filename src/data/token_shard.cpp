@@ -19,13 +19,7 @@ std::string tokenizer_fingerprint(const Tokenizer& t) {
   const int64_t V = t.vocab_size();
   mix(&V, sizeof(V));
   for (int32_t id = 0; id < V; ++id) {
-    std::string bytes;
-    try {
-      const int32_t one[1] = {id};
-      bytes = t.decode(one);
-    } catch (const Error&) {
-      bytes = "\xff<none>";  // an id the vocabulary leaves unused
-    }
+    const std::string bytes = token_text(t, id).value_or("\xff<none>");  // (an unused id hashes as a marker)
     const uint64_t n = bytes.size();
     mix(&n, sizeof(n));
     mix(bytes.data(), bytes.size());

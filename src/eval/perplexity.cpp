@@ -45,6 +45,11 @@ PerplexityResult perplexity(std::shared_ptr<const models::Decoder> model, std::s
                " (a larger one would skip tokens)");
   GANDER_CHECK(o.batch >= 1, "perplexity: --batch must be at least 1");
   GANDER_CHECK(n >= 2, "perplexity: the text has ", n, " token", n == 1 ? "" : "s", "; at least 2 are needed to score one");
+  // Said before any work (Context would refuse the first window, or a stream part-way through).
+  const int64_t limit = model->info().max_positions;
+  GANDER_CHECK(limit <= 0 || (o.stream ? n - 1 : std::min(o.ctx, n - 1)) <= limit, "perplexity: ",
+               o.stream ? concat("--stream over ", n - 1, " tokens") : concat("--ctx ", o.ctx), " exceeds the model's ",
+               "max_position_embeddings = ", limit, o.stream ? " (score it in windows instead)" : "");
   const int64_t V = model->vocab();
   for (int64_t i = 0; i < n; ++i)
     GANDER_CHECK(tokens[size_t(i)] >= 0 && tokens[size_t(i)] < V, "perplexity: token ", i, " is ", tokens[size_t(i)],
@@ -52,8 +57,8 @@ PerplexityResult perplexity(std::shared_ptr<const models::Decoder> model, std::s
   models::Context ctx(model, o.run);
   auto join = [&] { return o.initial ? ctx.join(o.initial->clone()) : ctx.join(); };
   PerplexityResult r;
-  auto score = [&](const Tensor& logits, int64_t row0, int64_t pos0, int64_t first, int64_t end) {
-    float* base = const_cast<float*>(logits.data<float>());
+  auto score = [&](Tensor& logits, int64_t row0, int64_t pos0, int64_t first, int64_t end) {
+    float* base = logits.data<float>();  // (each scored row is overwritten by its softmax)
     for (int64_t p = first; p < end; ++p) {  // row row0 + (p - 1 - pos0) predicts token p
       const int32_t target = tokens[size_t(p)];
       r.nll += row_nll(base + (row0 + p - 1 - pos0) * V, V, target);

@@ -1,5 +1,7 @@
 #include "models/context.h"
 
+#include "core/error.h"
+
 namespace gander::models {
 
 Context::Context(std::shared_ptr<const Decoder> model, RunOptions options) : model_(std::move(model)), opt_(options) {
@@ -39,7 +41,13 @@ std::vector<Context::SeqId> Context::sequences() const {
 void Context::forward(std::span<const Step> steps, Tensor& logits, bool all_logits) {
   std::vector<SequenceInput> in;
   in.reserve(steps.size());
-  for (const Step& s : steps) in.push_back({s.ids, &state(s.seq)});
+  const int64_t limit = model_->info().max_positions;  // 0: none (a recurrent state)
+  for (const Step& s : steps) {
+    SequenceState& st = state(s.seq);
+    GANDER_CHECK(limit <= 0 || st.length() + int64_t(s.ids.size()) <= limit, "context full: ",
+                 st.length() + int64_t(s.ids.size()), " tokens exceed the model's max_position_embeddings = ", limit);
+    in.push_back({s.ids, &st});
+  }
   model_->forward(in, ws_, opt_, logits, all_logits);
 }
 

@@ -37,7 +37,8 @@ class Context {
   const SequenceState& state(SeqId seq) const;
   std::vector<SeqId> sequences() const;
 
-  // Advances each step's sequence by its ids (each sequence at most once per call). logits:
+  // Advances each step's sequence by its ids (each sequence at most once per call); refuses, before
+  // any work, a step that would take a sequence past the model's max_position_embeddings. logits:
   // [sum of T, V] when all_logits, else [steps, V], each sequence's last token, in step order.
   void forward(std::span<const Step> steps, Tensor& logits, bool all_logits = false);
   void forward(SeqId seq, std::span<const int32_t> ids, Tensor& logits, bool all_logits = false);

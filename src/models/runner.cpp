@@ -14,8 +14,6 @@ int64_t Runner::context_room() const {
 }
 
 void Runner::feed(std::span<const int32_t> ids, Tensor& logits, bool all_logits) {
-  GANDER_CHECK(int64_t(ids.size()) <= context_room(), "context full: ", ctx_.state(main_).length() + int64_t(ids.size()),
-               " tokens exceed the model's max_position_embeddings = ", context_limit());
   ctx_.forward(main_, ids, logits, all_logits);
 }
 

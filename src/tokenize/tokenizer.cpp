@@ -9,6 +9,15 @@
 
 namespace gander {
 
+std::optional<std::string> token_text(const Tokenizer& t, int32_t id) {
+  try {
+    const int32_t one[1] = {id};
+    return t.decode(one);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;  // the non-throwing overloads: a filesystem_error must not escape as such

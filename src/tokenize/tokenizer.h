@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ class Tokenizer {
   // The id of a special token such as "<|im_end|>", or -1 if the tokenizer has none.
   virtual int32_t special_id(const std::string& content) const { return -1; }
 };
+
+// The bytes of one id, or nullopt for an id the vocabulary leaves unused (decode throws).
+std::optional<std::string> token_text(const Tokenizer& t, int32_t id);
 
 // Picks the tokenizer implementation from the file (the RWKV World vocabulary for now).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
