@@ -26,13 +26,14 @@ ParamDecl ParamDecl::layer(ParamTable& table, int64_t l) {
   return {table, {layer_prefix(Naming::RwkvLm, l), layer_prefix(Naming::Fla, l), layer_prefix(Naming::Hf, l)}};
 }
 
-void ParamDecl::add(Tensor* slot, Shape shape, Kind kind, Init init, const Aliases& names) {
-  Param p{{}, slot, std::move(shape), kind, init, {}};
+Param& ParamDecl::add(Tensor* slot, Shape shape, Kind kind, Init init, const Aliases& names) {
+  Param p{{}, slot, std::move(shape), kind, init, init, {}};
   for (size_t n = 0; n < kNamings; ++n)
     if (!names[n].name.empty()) p.stored[n] = {prefixes_[n] + names[n].name, names[n].shape, names[n].transposed};
   p.name = p.stored[size_t(t_.native)].name;
   GANDER_CHECK(!p.name.empty(), "internal: a parameter without a name under the model's own naming");
   t_.params.push_back(std::move(p));
+  return t_.params.back();
 }
 
 void ParamDecl::ignore(const Aliases& names) {
@@ -102,18 +103,30 @@ void load_params(const ParamTable& table, Naming naming, const io::Checkpoint& c
   }
 }
 
-void init_params(const ParamTable& table, DType matrix_dtype, uint64_t seed) {
-  Rng rng(seed);
+void init_params(const ParamTable& table, DType matrix_dtype, uint64_t seed, InitSet set) {
+  Rng rng(seed);  // uniform draws come from it in table order; Normal and Orthogonal take a seed from it
   for (const Param& p : table.params) {
     const DType dt = p.small() ? DType::F32 : matrix_dtype;
-    if (p.init.kind == Init::Kind::Normal) {
-      *p.slot = random_normal(p.shape, p.init.a, dt, rng.next_u64());
-      continue;
+    const Init& init = set == InitSet::Fresh ? p.fresh : p.init;
+    Tensor t;
+    switch (init.kind) {
+      case Init::Kind::Normal: *p.slot = random_normal(p.shape, init.a, dt, rng.next_u64()); continue;
+      case Init::Kind::Orthogonal: t = random_orthogonal(p.shape, init.a, rng.next_u64()); break;
+      case Init::Kind::Values:
+        GANDER_CHECK(int64_t(init.values->size()) == shape_numel(p.shape), "internal: ", init.values->size(),
+                     " init values for '", p.name, "'");
+        t = Tensor::empty(DType::F32, p.shape);
+        std::copy(init.values->begin(), init.values->end(), t.data<float>());
+        break;
+      case Init::Kind::Constant:
+      case Init::Kind::Uniform: {
+        t = Tensor::empty(DType::F32, p.shape);
+        float* v = t.data<float>();
+        for (int64_t i = 0; i < t.numel(); ++i)
+          v[i] = init.kind == Init::Kind::Constant ? init.a : rng.uniform(init.a, init.b);
+        break;
+      }
     }
-    Tensor t = Tensor::empty(DType::F32, p.shape);
-    float* v = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      v[i] = p.init.kind == Init::Kind::Constant ? p.init.a : rng.uniform(p.init.a, p.init.b);
     *p.slot = dt == DType::F32 ? t : t.to(dt);
   }
 }

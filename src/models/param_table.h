@@ -5,7 +5,9 @@
 // of listing tensors again. Blocks declare their own entries (models/blocks, models/mixers).
 #pragma once
 #include <array>
+#include <cmath>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,13 +28,29 @@ inline constexpr size_t kNamings = 3;
 const char* naming_name(Naming n);                  // for messages and `inspect`
 std::string layer_prefix(Naming n, int64_t layer);  // "blocks.3.", "model.layers.3."
 
+// How a tensor is initialised. Orthogonal is torch.nn.init.orthogonal_ (rows or columns
+// orthonormal, whichever are fewer, times the gain); Values holds every element (the per-channel
+// formulas of the official RWKV-7 init).
+struct Init;
+Init official_orthogonal(int64_t rows, int64_t cols, float scale);
 struct Init {
-  enum class Kind { Uniform, Normal, Constant } kind = Kind::Uniform;
-  float a = 0, b = 0;  // Uniform: [a, b); Normal: std a (mean 0); Constant: a
-  static Init uniform(float lo, float hi) { return {Kind::Uniform, lo, hi}; }
-  static Init normal(float std) { return {Kind::Normal, std, 0}; }
-  static Init constant(float v) { return {Kind::Constant, v, 0}; }
+  enum class Kind { Uniform, Normal, Constant, Orthogonal, Values } kind = Kind::Uniform;
+  float a = 0, b = 0;  // Uniform: [a, b); Normal: std a (mean 0); Constant: a; Orthogonal: gain a
+  std::shared_ptr<const std::vector<float>> values;  // Values: row-major, numel of the tensor
+  static Init uniform(float lo, float hi) { return {Kind::Uniform, lo, hi, {}}; }
+  static Init normal(float std) { return {Kind::Normal, std, 0, {}}; }
+  static Init constant(float v) { return {Kind::Constant, v, 0, {}}; }
+  static Init orthogonal(float gain) { return {Kind::Orthogonal, gain, 0, {}}; }
+  static Init of_values(std::vector<float> v) {
+    return {Kind::Values, 0, 0, std::make_shared<const std::vector<float>>(std::move(v))};
+  }
 };
+
+// RWKV-LM's ortho(M, s) for a [rows, cols] matrix (Linear layout): orthogonal with gain
+// s * sqrt(rows / cols) when rows > cols, else s.
+inline Init official_orthogonal(int64_t rows, int64_t cols, float scale) {
+  return Init::orthogonal(rows > cols ? scale * std::sqrt(float(rows) / float(cols)) : scale);
+}
 
 enum class Kind : uint8_t {
   Matrix,  // a weight matrix: kept in the file's dtype (or --dtype), moved into tiles by the model
@@ -53,7 +71,8 @@ struct Param {
   Tensor* slot;      // where the model holds it
   Shape shape;       // as held (matrices in Linear layout [out, in])
   Kind kind;
-  Init init;
+  Init init;   // random models (benchmarks, tests): every element non-trivial, so every path is exercised
+  Init fresh;  // a training run from scratch: the architecture's official init (defaults to `init`)
   std::array<Stored, kNamings> stored;
   const Stored& as(Naming n) const { return stored[size_t(n)]; }
   Shape stored_shape(Naming n) const { return as(n).shape.empty() ? shape : as(n).shape; }
@@ -84,7 +103,8 @@ class ParamDecl {
   ParamDecl(ParamTable& table, std::array<std::string, kNamings> prefixes) : t_(table), prefixes_(std::move(prefixes)) {}
   static ParamDecl model(ParamTable& table) { return {table, {"", "", ""}}; }
   static ParamDecl layer(ParamTable& table, int64_t l);
-  void add(Tensor* slot, Shape shape, Kind kind, Init init, const Aliases& names);
+  // Returns the entry, for blocks to set its `fresh` init where it differs from `init`.
+  Param& add(Tensor* slot, Shape shape, Kind kind, Init init, const Aliases& names);
   void ignore(const Aliases& names);
 
  private:
@@ -114,8 +134,10 @@ struct LoadHooks {
 // Fills every slot from the checkpoint under `naming`; every tensor of the file must be understood.
 void load_params(const ParamTable& table, Naming naming, const io::Checkpoint& ck, const DType* convert,
                  const LoadHooks& hooks = {});
-// Fills every slot from its Init (matrices in matrix_dtype, the rest f32), in table order.
-void init_params(const ParamTable& table, DType matrix_dtype, uint64_t seed);
+// Fills every slot from its Init (`init`, or `fresh` for a training run from scratch; matrices in
+// matrix_dtype, the rest f32), in table order; each tensor draws from its own seed (seed, index).
+enum class InitSet { Random, Fresh };
+void init_params(const ParamTable& table, DType matrix_dtype, uint64_t seed, InitSet set = InitSet::Random);
 // Visits every defined slot in table order.
 void for_each_param(const ParamTable& table, const std::function<void(const Param&)>& fn);
 uint64_t fingerprint_of(const ParamTable& table);

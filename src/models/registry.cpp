@@ -107,13 +107,13 @@ std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions&
   return a->random(shape, opt);
 }
 
-std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_t seed) {
+std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_t seed, InitSet set) {
   const auto [a, shape] = random_spec(spec);
   GANDER_CHECK(a->build_shape, "--random '", spec, "': ", a->name, " models cannot be trained yet");
   std::unique_ptr<Decoder> d = a->build_shape(shape);
   d->info().source = concat("random ", d->info().shape);
   d->info().format = "random";
-  init_params(d->params(), DType::F32, seed);
+  init_params(d->params(), DType::F32, seed, set);
   return d;
 }
 

@@ -76,7 +76,9 @@ std::unique_ptr<Runner> random_model(const std::string& spec, const LoadOptions&
 const Architecture& architecture_named(const std::string& name);
 // spec as for random_model: a model to train (bench-train), its own f32 row-major weights from
 // the declared inits.
-std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_t seed);
+// InitSet::Fresh gives the architecture's official from-scratch init (a training run).
+std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_t seed,
+                                                InitSet set = InitSet::Random);
 // Loads `in` (any path load_model takes) and writes it as `opt` says.
 void convert_model(const std::string& in, const SaveOptions& opt);
 

@@ -7,9 +7,11 @@
 
 namespace gander::models {
 
-ChannelMix7::ChannelMix7(int64_t width, int64_t hidden)
+ChannelMix7::ChannelMix7(int64_t width, int64_t hidden, int64_t layer, int64_t layers)
     : width_(width),
       hidden_(hidden),
+      layer_(layer),
+      layers_(layers),
       shifted_slot_(scratch_slot("rwkv7.shifted")),
       hidden_slot_(scratch_slot("channel_mix7.hidden")) {}
 
@@ -17,11 +19,19 @@ std::string ChannelMix7::describe() const { return concat("RWKV-7 channel mix ("
 
 void ChannelMix7::declare(ParamDecl& d) {
   const Shape row{1, 1, width_};
-  d.add(&x_k_, {width_}, Kind::Vector, Init::uniform(0, 1), {{{"ffn.x_k", row}, {"ffn.x_k", row}, {}}});
+  // From scratch (spec §5.1): x_k = 1 - (n/C)^(r1^4), r1 = 1 - l/L; key orthogonal; value 0.
+  const double r1 = 1.0 - double(layer_) / double(layers_);
+  std::vector<float> x_k(static_cast<size_t>(width_));
+  for (int64_t n = 0; n < width_; ++n)
+    x_k[size_t(n)] = float(1.0 - std::pow(double(n) / double(width_), std::pow(r1, 4.0)));
+  d.add(&x_k_, {width_}, Kind::Vector, Init::uniform(0, 1), {{{"ffn.x_k", row}, {"ffn.x_k", row}, {}}}).fresh =
+      Init::of_values(std::move(x_k));
   d.add(&key_, {hidden_, width_}, Kind::Matrix, Init::normal(1.0f / std::sqrt(float(width_))),
-        {{{"ffn.key.weight"}, {"ffn.key.weight"}, {}}});
+        {{{"ffn.key.weight"}, {"ffn.key.weight"}, {}}})
+      .fresh = official_orthogonal(hidden_, width_, 1.0f);
   d.add(&value_, {width_, hidden_}, Kind::Matrix, Init::normal(1.0f / std::sqrt(float(hidden_))),
-        {{{"ffn.value.weight"}, {"ffn.value.weight"}, {}}});
+        {{{"ffn.value.weight"}, {"ffn.value.weight"}, {}}})
+      .fresh = Init::constant(0);
 }
 
 void ChannelMix7::declare_state(StateDecl& s) { shift_ = s.fixed("ffn_shift", {width_}); }

@@ -8,7 +8,8 @@ namespace gander::models {
 
 class ChannelMix7 final : public Block {
  public:
-  ChannelMix7(int64_t width, int64_t hidden);
+  // layer of layers: the official init's x_k depends on it.
+  ChannelMix7(int64_t width, int64_t hidden, int64_t layer = 0, int64_t layers = 1);
   std::string describe() const override;
   void declare(ParamDecl& d) override;
   void declare_state(StateDecl& s) override;
@@ -17,7 +18,7 @@ class ChannelMix7 final : public Block {
   void backward(const Tensor& d_out, TrainPass& p, const Tape& tape, Tensor& dx) const override;
 
  private:
-  int64_t width_, hidden_;
+  int64_t width_, hidden_, layer_, layers_;
   Tensor x_k_;             // [C] token-shift mix
   Tensor key_, value_;     // [F, C], [C, F]
   size_t shift_ = 0;       // state entry

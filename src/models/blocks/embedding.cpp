@@ -6,7 +6,8 @@ namespace gander::models {
 
 void Embedding::declare(ParamDecl& d) {
   d.add(&table, {vocab, width}, Kind::Table, Init::normal(init_std),
-        {{{"emb.weight"}, {"model.embeddings.weight"}, {"model.embed_tokens.weight"}}});
+        {{{"emb.weight"}, {"model.embeddings.weight"}, {"model.embed_tokens.weight"}}})
+      .fresh = fresh;
   if (norm)
     norm->declare(d, {{{"blocks.0.ln0.weight"}, {"model.layers.0.pre_norm.weight"}, {}}},
                   {{{"blocks.0.ln0.bias"}, {"model.layers.0.pre_norm.bias"}, {}}});
@@ -43,7 +44,8 @@ void Embedding::backward(std::span<const int32_t> ids, const Tensor& rows, const
 void Head::declare(ParamDecl& d) {
   if (tied) return;
   d.add(&weight, {vocab, width}, Kind::Matrix, Init::normal(init_std),
-        {{{"head.weight"}, {"lm_head.weight"}, {"lm_head.weight"}}});
+        {{{"head.weight"}, {"lm_head.weight"}, {"lm_head.weight"}}})
+      .fresh = fresh;
 }
 
 }  // namespace gander::models

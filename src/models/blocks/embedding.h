@@ -16,6 +16,7 @@ struct Embedding {
   float init_std = 0.02f;    // of random models
   Tensor table;              // [vocab, width], the file's dtype (tiled when tied to the head)
   std::optional<Norm> norm;  // applied to the looked-up rows (RWKV-7's ln0)
+  Init fresh = Init::normal(0.02f);  // a training run from scratch (transformers' initializer_range)
   void declare(ParamDecl& d);
   void forward(std::span<const int32_t> ids, Tensor& out) const;  // out: [T, width]
   // Training: the looked-up rows (kept for the norm's backward) and the output; the backward
@@ -29,6 +30,7 @@ struct Head {
   bool tied = false;  // the embedding table is the head (not a parameter of its own)
   float init_std = 0.02f;
   Tensor weight;      // [vocab, width]
+  Init fresh = Init::normal(0.02f);
   void declare(ParamDecl& d);
 };
 

@@ -10,8 +10,8 @@ void Norm::declare(ParamDecl& d, const Aliases& weight_names, const Aliases& bia
     d.add(&weight, {width}, models::Kind::Vector, Init::constant(1), weight_names);
     return;
   }
-  d.add(&weight, {width}, models::Kind::Vector, Init::uniform(0.9f, 1.1f), weight_names);
-  d.add(&bias, {width}, models::Kind::Vector, Init::uniform(-0.1f, 0.1f), bias_names);
+  d.add(&weight, {width}, models::Kind::Vector, Init::uniform(0.9f, 1.1f), weight_names).fresh = Init::constant(1);
+  d.add(&bias, {width}, models::Kind::Vector, Init::uniform(-0.1f, 0.1f), bias_names).fresh = Init::constant(0);
 }
 
 void Norm::apply(const Tensor& x, Tensor& out) const {

@@ -26,9 +26,10 @@ void Attention::declare(ParamDecl& d) {
   d.add(&v_, {KV, D}, Kind::Matrix, init, {{{}, {}, {"self_attn.v_proj.weight"}}});
   d.add(&o_, {D, Q}, Kind::Matrix, init, {{{}, {}, {"self_attn.o_proj.weight"}}});
   if (!c_.qkv_bias) return;
-  d.add(&q_bias_, {Q}, Kind::Vector, init, {{{}, {}, {"self_attn.q_proj.bias"}}});
-  d.add(&k_bias_, {KV}, Kind::Vector, init, {{{}, {}, {"self_attn.k_proj.bias"}}});
-  d.add(&v_bias_, {KV}, Kind::Vector, init, {{{}, {}, {"self_attn.v_proj.bias"}}});
+  // From scratch, as transformers initialises nn.Linear in Qwen2: weights N(0, 0.02), biases 0.
+  d.add(&q_bias_, {Q}, Kind::Vector, init, {{{}, {}, {"self_attn.q_proj.bias"}}}).fresh = Init::constant(0);
+  d.add(&k_bias_, {KV}, Kind::Vector, init, {{{}, {}, {"self_attn.k_proj.bias"}}}).fresh = Init::constant(0);
+  d.add(&v_bias_, {KV}, Kind::Vector, init, {{{}, {}, {"self_attn.v_proj.bias"}}}).fresh = Init::constant(0);
 }
 
 void Attention::declare_state(StateDecl& s) {

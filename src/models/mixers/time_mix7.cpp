@@ -1,6 +1,7 @@
 #include "models/mixers/time_mix7.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "ops/repeat_heads.h"
 #include "ops/rope.h"
@@ -16,6 +17,29 @@ const char* const kSlotNames[kSlots] = {
     "time_mix7.a",     "time_mix7.g",      "time_mix7.kappa",  "time_mix7.b",       "time_mix7.y",
     "time_mix7.v_first", "time_mix7.lora_w", "time_mix7.lora_a", "time_mix7.lora_g", "time_mix7.lora_v",
     "time_mix7.k_kv",  "time_mix7.v_kv"};
+
+// The official RWKV-7 init of a training run from scratch (spec §5.1, RWKV-LM train_temp at HEAD),
+// as per-channel vectors of layer l of L over C channels in heads of N.
+struct GooseInit {
+  int64_t l, L, C, N;
+  double r0() const { return L > 1 ? double(l) / double(L - 1) : 0.0; }  // the official code divides by zero at L = 1
+  double r1() const { return 1.0 - double(l) / double(L); }
+  double ddd(int64_t n) const { return double(n) / double(C); }
+  double linear(int64_t n) const { return double(n) / double(C - 1) - 0.5; }
+  double zig(int64_t n) const {
+    const double half = double(N - 1) / 2, z = (double(n % N) - half) / half;
+    return z * std::abs(z);
+  }
+  template <class F>
+  Init values(F f) const {
+    std::vector<float> v(static_cast<size_t>(C));
+    for (int64_t n = 0; n < C; ++n) v[size_t(n)] = float(f(n));
+    return Init::of_values(std::move(v));
+  }
+  Init mix(double p) const {  // x_r, x_w, ...: 1 - ddd^(p r1)
+    return values([&](int64_t n) { return 1.0 - std::pow(ddd(n), p * r1()); });
+  }
+};
 }  // namespace
 
 struct TimeMix7::Buffers {
@@ -45,24 +69,38 @@ void TimeMix7::declare(ParamDecl& d) {
   const bool rad = c_.form != TimeMix7Config::Form::Goose, later = c_.layer > 0;
   const float s = 1.0f / std::sqrt(float(D));
   const Shape row_d{1, 1, D}, row{1, 1, A};
+  // The fresh (from-scratch) inits below are the official Goose ones; the RADLADS forms keep the
+  // random ones until their own initialisation (spec radlads.md §3.5) replaces them.
+  const GooseInit gi{c_.layer, c_.layers, A, N};
+  const bool goose = !rad;
+  auto fresh = [&](Param& p, Init init) {
+    if (goose) p.fresh = std::move(init);
+  };
   if (c_.token_shift())
-    for (auto [slot, n] : {std::pair{&x_r_, "r"}, {&x_w_, "w"}, {&x_k_, "k"}, {&x_v_, "v"}, {&x_a_, "a"}, {&x_g_, "g"}}) {
+    for (auto [slot, n, pw] : {std::tuple{&x_r_, "r", 0.2}, {&x_w_, "w", 0.9}, {&x_k_, "k", 0.7}, {&x_v_, "v", 0.7},
+                               {&x_a_, "a", 0.9}, {&x_g_, "g", 0.2}}) {
       const std::string name = concat("x_", n);
-      d.add(slot, {D}, Kind::Vector, Init::uniform(0, 1),
-            {{{"att." + name, row_d}, {"attn." + name, row_d}, {}}});
+      fresh(d.add(slot, {D}, Kind::Vector, Init::uniform(0, 1), {{{"att." + name, row_d}, {"attn." + name, row_d}, {}}}),
+            gi.mix(pw));
     }
   // A [A] vector that RWKV-LM and RADLADS store as [1, 1, A] and fla as the bias of its LoRA.
-  auto lora_bias = [&](Tensor* slot, const char* n, const char* fla, Init init) {
-    d.add(slot, {A}, Kind::Vector, init,
-          {{{concat("att.", n), row}, {fla}, {concat("self_attn.", n), row}}});
+  auto lora_bias = [&](Tensor* slot, const char* n, const char* fla, Init init) -> Param& {
+    return d.add(slot, {A}, Kind::Vector, init, {{{concat("att.", n), row}, {fla}, {concat("self_attn.", n), row}}});
   };
-  lora_bias(&w0_, "w0", "attn.w_lora.lora.2.bias", Init::uniform(-6, 0));
-  lora_bias(&a0_, "a0", "attn.a_lora.lora.2.bias", Init::uniform(-1, 1));
-  if (later) lora_bias(&v0_, "v0", "attn.v_lora.lora.2.bias", Init::uniform(-1, 1));
+  fresh(lora_bias(&w0_, "w0", "attn.w_lora.lora.2.bias", Init::uniform(-6, 0)), gi.values([&](int64_t n) {
+    return -6.0 + 6.0 * std::pow(double(n) / double(A - 1), 1.0 + std::pow(gi.r0(), 0.3)) + 0.5 + 2.5 * gi.zig(n);
+  }));
+  fresh(lora_bias(&a0_, "a0", "attn.a_lora.lora.2.bias", Init::uniform(-1, 1)),
+        gi.values([&](int64_t n) { return -0.19 + 0.3 * gi.zig(n) + 0.4 * gi.linear(n); }));
+  if (later)
+    fresh(lora_bias(&v0_, "v0", "attn.v_lora.lora.2.bias", Init::uniform(-1, 1)),
+          gi.values([&](int64_t n) { return 0.73 - 0.4 * gi.linear(n); }));
   // A LoRA matrix, held [out, in]; RWKV-LM and RADLADS store [in, out] (used as x @ A), fla [out, in].
+  // Fresh: the first zeros, the second orthogonal with gain 0.1 (official: ortho of [r, C], r < C).
   auto lora = [&](Tensor* slot, const char* n, const char* fla, int64_t in, int64_t out, float std) {
-    d.add(slot, {out, in}, Kind::Lora, Init::normal(std),
-          {{{concat("att.", n), {in, out}, true}, {fla}, {concat("self_attn.", n), {in, out}, true}}});
+    fresh(d.add(slot, {out, in}, Kind::Lora, Init::normal(std),
+                {{{concat("att.", n), {in, out}, true}, {fla}, {concat("self_attn.", n), {in, out}, true}}}),
+          n[1] == '1' ? Init::constant(0) : Init::orthogonal(0.1f));
   };
   lora(&w1_, "w1", "attn.w_lora.lora.0.weight", D, c_.rank_w, s);
   lora(&w2_, "w2", "attn.w_lora.lora.2.weight", c_.rank_w, A, 0.1f);
@@ -79,18 +117,28 @@ void TimeMix7::declare(ParamDecl& d) {
   lora(&g1_, "g1", "attn.g_lora.lora.0.weight", D, c_.rank_g, s);
   lora(&g2_, "g2", "attn.g_lora.lora.2.weight", c_.rank_g, A, 0.1f);
   // (RAD-RWKV7 checkpoints carry k_k, k_a and r_k in every form, used or not.)
-  d.add(&k_k_, {A}, Kind::Vector, Init::uniform(0.5f, 1.5f), {{{"att.k_k", row}, {"attn.k_k"}, {"self_attn.k_k", row}}});
-  d.add(&k_a_, {A}, Kind::Vector, Init::uniform(0.5f, 1.5f), {{{"att.k_a", row}, {"attn.k_a"}, {"self_attn.k_a", row}}});
-  d.add(&r_k_, {A}, Kind::Vector, Init::uniform(-0.5f, 0.5f),
-        {{{"att.r_k", {H, N}}, {"attn.r_k", {H, N}}, {"self_attn.r_k", {H, N}}}});
+  fresh(d.add(&k_k_, {A}, Kind::Vector, Init::uniform(0.5f, 1.5f),
+              {{{"att.k_k", row}, {"attn.k_k"}, {"self_attn.k_k", row}}}),
+        gi.values([&](int64_t n) { return 0.71 - 0.1 * gi.linear(n); }));
+  fresh(d.add(&k_a_, {A}, Kind::Vector, Init::uniform(0.5f, 1.5f),
+              {{{"att.k_a", row}, {"attn.k_a"}, {"self_attn.k_a", row}}}),
+        Init::constant(1.02f));
+  fresh(d.add(&r_k_, {A}, Kind::Vector, Init::uniform(-0.5f, 0.5f),
+              {{{"att.r_k", {H, N}}, {"attn.r_k", {H, N}}, {"self_attn.r_k", {H, N}}}}),
+        Init::constant(-0.04f));
   const Init matrix = Init::normal(s);
-  d.add(&receptance_, {A, D}, Kind::Matrix, matrix,
-        {{{"att.receptance.weight"}, {"attn.r_proj.weight"}, {"self_attn.q_proj.weight"}}});
-  d.add(&key_, {KV, D}, Kind::Matrix, matrix, {{{"att.key.weight"}, {"attn.k_proj.weight"}, {"self_attn.k_proj.weight"}}});
-  d.add(&value_, {KV, D}, Kind::Matrix, matrix,
-        {{{"att.value.weight"}, {"attn.v_proj.weight"}, {"self_attn.v_proj.weight"}}});
-  d.add(&output_, {D, A}, Kind::Matrix, matrix,
-        {{{"att.output.weight"}, {"attn.o_proj.weight"}, {"self_attn.o_proj.weight"}}});
+  fresh(d.add(&receptance_, {A, D}, Kind::Matrix, matrix,
+              {{{"att.receptance.weight"}, {"attn.r_proj.weight"}, {"self_attn.q_proj.weight"}}}),
+        official_orthogonal(A, D, 1.0f));
+  fresh(d.add(&key_, {KV, D}, Kind::Matrix, matrix,
+              {{{"att.key.weight"}, {"attn.k_proj.weight"}, {"self_attn.k_proj.weight"}}}),
+        official_orthogonal(KV, D, 0.1f));
+  fresh(d.add(&value_, {KV, D}, Kind::Matrix, matrix,
+              {{{"att.value.weight"}, {"attn.v_proj.weight"}, {"self_attn.v_proj.weight"}}}),
+        official_orthogonal(KV, D, 1.0f));
+  fresh(d.add(&output_, {D, A}, Kind::Matrix, matrix,
+              {{{"att.output.weight"}, {"attn.o_proj.weight"}, {"self_attn.o_proj.weight"}}}),
+        Init::constant(0));
   if (rad) {
     const Init bias = Init::normal(0.02f);
     d.add(&r_bias_, {A}, Kind::Vector, bias, {{{}, {}, {"self_attn.q_proj.bias"}}});
@@ -98,10 +146,12 @@ void TimeMix7::declare(ParamDecl& d) {
     d.add(&v_bias_, {KV}, Kind::Vector, bias, {{{}, {}, {"self_attn.v_proj.bias"}}});
   }
   if (c_.group_norm()) {
-    d.add(&ln_x_w_, {A}, Kind::Vector, Init::uniform(0.5f, 1.0f),
-          {{{"att.ln_x.weight"}, {"attn.g_norm.weight"}, {"self_attn.ln_x.weight"}}});
-    d.add(&ln_x_b_, {A}, Kind::Vector, Init::uniform(-0.1f, 0.1f),
-          {{{"att.ln_x.bias"}, {"attn.g_norm.bias"}, {"self_attn.ln_x.bias"}}});
+    fresh(d.add(&ln_x_w_, {A}, Kind::Vector, Init::uniform(0.5f, 1.0f),
+                {{{"att.ln_x.weight"}, {"attn.g_norm.weight"}, {"self_attn.ln_x.weight"}}}),
+          Init::constant(float(std::pow(double(c_.layer + 1) / double(c_.layers), 0.7))));
+    fresh(d.add(&ln_x_b_, {A}, Kind::Vector, Init::uniform(-0.1f, 0.1f),
+                {{{"att.ln_x.bias"}, {"attn.g_norm.bias"}, {"self_attn.ln_x.bias"}}}),
+          Init::constant(0));
   }
 }
 

@@ -24,6 +24,7 @@ struct TimeMix7Config {
   enum class Form { Goose, RadDefault, RadBalanced };
   Form form = Form::Goose;
   int64_t layer = 0;        // layer 0 makes v_first; the others mix it in
+  int64_t layers = 1;       // L: the model's layer count (the official init depends on l / L)
   int64_t width = 0;        // D: the input and output width
   int64_t heads = 0;        // H
   int64_t head_size = 64;   // N (RADLADS: the teacher's head_dim)

@@ -24,21 +24,25 @@ std::unique_ptr<models::Decoder> build(const Config& c) {
   info.chunk_f32 = 512;
   info.chunk_bf16 = 256;
   const int64_t C = c.n_embd;
-  models::Embedding emb{c.vocab, C, 1e-2f, {}, models::Norm::layer(C, kLayerNormEps)};
+  // From scratch (spec §5.1): emb uniform(-1e-4, 1e-4), head orthogonal with gain 0.5 sqrt(V/C).
+  models::Embedding emb{c.vocab, C, 1e-2f, {}, models::Norm::layer(C, kLayerNormEps),
+                        models::Init::uniform(-1e-4f, 1e-4f)};
   std::vector<models::Layer> layers;
   for (int64_t l = 0; l < c.n_layer; ++l) {
     models::TimeMix7Config t;
     t.form = models::TimeMix7Config::Form::Goose;
     t.layer = l;
+    t.layers = c.n_layer;
     t.width = C;
     t.heads = t.kv_heads = c.n_head;
     t.head_size = kHeadSize;
     t.rank_w = c.rank_w, t.rank_a = c.rank_a, t.rank_v = c.rank_v, t.rank_g = c.rank_g;
     t.group_norm_eps = kGroupNormEps;
     layers.push_back({models::Norm::layer(C, kLayerNormEps), std::make_unique<models::TimeMix7>(t),
-                      models::Norm::layer(C, kLayerNormEps), std::make_unique<models::ChannelMix7>(C, c.dim_ffn)});
+                      models::Norm::layer(C, kLayerNormEps), std::make_unique<models::ChannelMix7>(C, c.dim_ffn, l, c.n_layer)});
   }
-  models::Head head{c.vocab, C, false, 1.0f / std::sqrt(float(C)), {}};
+  models::Head head{c.vocab, C, false, 1.0f / std::sqrt(float(C)), {},
+                    models::official_orthogonal(c.vocab, C, 0.5f)};
   return std::make_unique<models::Decoder>(std::move(info), std::move(emb), std::move(layers),
                                            models::Norm::layer(C, kLayerNormEps), std::move(head));
 }
