@@ -18,16 +18,6 @@
 namespace gander::cli {
 namespace {
 
-// Each id's length in bytes of text: what bits per byte divides by (end tokens count none).
-std::vector<int64_t> byte_lengths(const Tokenizer& t, int64_t model_vocab) {
-  std::vector<int64_t> len(size_t(model_vocab), 0);
-  for (int32_t id = 0; id < t.vocab_size() && id < model_vocab; ++id)
-    len[size_t(id)] = int64_t(token_text(t, id).value_or("").size());
-  for (int32_t end : t.end_of_text())
-    if (end >= 0 && end < model_vocab) len[size_t(end)] = 0;
-  return len;
-}
-
 // The BOS id when the model folder's tokenizer_config.json asks for one (add_bos_token), else -1.
 int32_t bos_to_add(const std::string& model_path, const Tokenizer& t) {
   const std::string path = model_path + "/tokenizer_config.json";
@@ -89,7 +79,7 @@ void register_perplexity(CLI::App& app) {
     }
     opt->run = model->options();
     opt->initial = &model->initial_state();
-    const std::vector<int64_t> lengths = tok ? byte_lengths(*tok, model->vocab()) : std::vector<int64_t>{};
+    const std::vector<int64_t> lengths = tok ? eval::token_byte_lengths(*tok, model->vocab()) : std::vector<int64_t>{};
     const bool tty = isatty(STDERR_FILENO);
     const auto progress = [&](int64_t done, int64_t total) {
       std::fprintf(stderr, "\r\033[Kperplexity: %lld/%lld tokens (%.0f%%)", static_cast<long long>(done),

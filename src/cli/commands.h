@@ -42,4 +42,5 @@ void register_bench(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_data(CLI::App& app);
 void register_perplexity(CLI::App& app);
+void register_train(CLI::App& app);
 }  // namespace gander::cli

@@ -7,6 +7,15 @@
 #include "ops/softmax.h"
 
 namespace gander::eval {
+
+std::vector<int64_t> token_byte_lengths(const Tokenizer& t, int64_t model_vocab) {
+  std::vector<int64_t> len(size_t(model_vocab), 0);
+  for (int32_t id = 0; id < t.vocab_size() && id < model_vocab; ++id)
+    len[size_t(id)] = int64_t(token_text(t, id).value_or("").size());
+  for (int32_t end : t.end_of_text())
+    if (end >= 0 && end < model_vocab) len[size_t(end)] = 0;
+  return len;
+}
 namespace {
 
 // One window: inputs tokens[begin, begin + inputs), scoring the targets at [first, end).

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "models/context.h"
+#include "tokenize/tokenizer.h"
 
 namespace gander::eval {
 
@@ -33,6 +34,9 @@ struct PerplexityResult {
   double perplexity() const;
   double bits_per_byte() const;  // 0 without byte lengths
 };
+
+// Each id's length in bytes of text: what bits per byte divides by (end tokens count none).
+std::vector<int64_t> token_byte_lengths(const Tokenizer& t, int64_t model_vocab);
 
 // `byte_lengths` (optional): each id's length in bytes of text (end tokens 0), for bits per byte.
 // `progress(scored, total)` after each batch of windows.

@@ -5,7 +5,7 @@
 namespace gander::models {
 
 Context::Context(std::shared_ptr<const Decoder> model, RunOptions options) : model_(std::move(model)), opt_(options) {
-  GANDER_CHECK(model_ && model_->finished(), "internal: a context needs a finished model");
+  GANDER_CHECK(model_ && model_->runnable(), "internal: a context needs a finished model (or one in training)");
 }
 
 Context::SeqId Context::join() { return join(model_->new_state()); }

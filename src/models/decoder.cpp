@@ -69,6 +69,16 @@ void Decoder::finish() {
   finished_ = true;
 }
 
+void Decoder::allow_training_forward() {
+  GANDER_CHECK(!finished_, "internal: a finished decoder's weights are tiled; train a decoder that is not");
+  for (const Param& p : table_.params)
+    GANDER_CHECK(p.slot->dtype() == DType::F32 && p.slot->layout() == Layout::RowMajor, "internal: parameter '",
+                 p.name, "' is not an f32 master weight");
+  bytes_ = bytes_of(table_);
+  count_ = count_of(table_);
+  training_ = true;
+}
+
 int64_t Decoder::parameter_count() const { return info_.parameter_count > 0 ? info_.parameter_count : count_; }
 
 StateOwner Decoder::state_owner() const { return {info_.state_file, info_.shape, fingerprint_, info_.max_positions}; }
@@ -94,7 +104,7 @@ double Decoder::prefill_flops(int64_t n) const {
 }
 
 void Decoder::check(std::span<const int32_t> ids, const SequenceState& state) const {
-  GANDER_CHECK(finished_, "internal: forward through an unfinished decoder");
+  GANDER_CHECK(finished_ || training_, "internal: forward through an unfinished decoder");
   GANDER_CHECK(!ids.empty(), "forward: no tokens to process");
   GANDER_CHECK(state.defined() && (state.shared_layout() == layout_ || state.layout() == *layout_),
                "forward: the state does not match the model ", info_.shape);

@@ -106,6 +106,10 @@ class Decoder {
   // Once the weights are in: fingerprints the row-major weights, then moves matrices into tiles.
   void finish();
   bool finished() const { return finished_; }
+  bool runnable() const { return finished_ || training_; }  // forward may run (finished, or in training)
+  // Training: forward (validation, sampling) runs on the f32 row-major master weights as the
+  // optimizer leaves them, without finish() (no tiles, no fixed fingerprint: the weights move).
+  void allow_training_forward();
 
   DType matrix_dtype() const { return embedding_.table.dtype(); }  // of the weight matrices
   uint64_t fingerprint() const { return fingerprint_; }
@@ -150,7 +154,7 @@ class Decoder {
   Head head_;
   ParamTable table_;
   std::shared_ptr<const StateLayout> layout_;
-  bool finished_ = false;
+  bool finished_ = false, training_ = false;
   uint64_t fingerprint_ = 0;
   int64_t bytes_ = 0, count_ = 0;
   int residual_slot_, normed_slot_, last_slot_;

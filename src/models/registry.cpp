@@ -3,7 +3,9 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/hf_config.h"
+#include "io/read_file.h"
 #include "models/qwen2/architecture.h"
 #include "models/rwkv7/architecture.h"
 
@@ -115,6 +117,31 @@ std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_
   d->info().format = "random";
   init_params(d->params(), DType::F32, seed, set);
   return d;
+}
+
+TrainableModel trainable_model(const std::string& path) {
+  ModelSource s = ModelSource::open(path);
+  const Architecture& a = detect(s);
+  GANDER_CHECK(a.read_weights, path, ": ", a.name, " models cannot be trained yet");
+  TrainableModel m{&a, a.read_weights(s)};
+  m.decoder->info().source = path;
+  return m;
+}
+
+void copy_tokenizer_files(const std::string& tokenizer, const std::string& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (tokenizer.empty()) return;
+  std::vector<fs::path> files;
+  if (fs::is_directory(tokenizer, ec)) {
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                          "special_tokens_map.json", "generation_config.json", "rwkv_vocab_v20230424.txt"})
+      if (fs::is_regular_file(fs::path(tokenizer) / f, ec)) files.push_back(fs::path(tokenizer) / f);
+  } else {
+    files.push_back(tokenizer);
+  }
+  for (const fs::path& f : files)
+    io::write_file((fs::path(out) / f.filename()).string(), io::read_file(f.string(), 512ull << 20, "tokenizer"));
 }
 
 }  // namespace gander::models

@@ -42,6 +42,14 @@ struct SaveOptions {
                                    // Face for Qwen2); "hf": Hugging Face / fla names in a folder
 };
 
+// `gander train`: where and how to write a trained model.
+struct TrainedSave {
+  std::string out;        // a folder that load() opens
+  std::string source;     // the model it was loaded from ("" for a fresh one)
+  std::string shape;      // a fresh model's shape (as for --random)
+  std::string tokenizer;  // a tokenizer file or folder whose files go beside the weights ("": none)
+};
+
 // How well a source matches an architecture.
 struct Detection {
   int score = 0;     // 0: not this architecture; 1: by tensor names; 2: by config.json
@@ -64,6 +72,13 @@ struct Architecture {
   void (*save)(ModelSource&, const SaveOptions&);
   // A decoder of a --random shape without weights (training initialises it).
   std::unique_ptr<Decoder> (*build_shape)(const std::string& shape);
+  // Training: the weights of a source as stored, not finished (fine-tuning starts from them).
+  std::unique_ptr<Decoder> (*read_weights)(ModelSource&);
+  // Writes a trained decoder of this architecture (f32 master weights) as a folder: weights,
+  // config.json and the tokenizer, so that every command runs it as it is.
+  void (*save_trained)(const Decoder&, const TrainedSave&);
+  // Writes a tuned initial state as the file --time-state reads; null where there is none.
+  void (*save_time_state)(const Decoder&, const SequenceState&, const std::string& path);
 };
 
 const std::vector<const Architecture*>& architectures();
@@ -79,6 +94,15 @@ const Architecture& architecture_named(const std::string& name);
 // InitSet::Fresh gives the architecture's official from-scratch init (a training run).
 std::unique_ptr<Decoder> trainable_random_model(const std::string& spec, uint64_t seed,
                                                 InitSet set = InitSet::Random);
+// A model to train from `path` (any path load_model takes): its architecture and its weights as
+// stored, not finished.
+struct TrainableModel {
+  const Architecture* architecture;
+  std::unique_ptr<Decoder> decoder;
+};
+TrainableModel trainable_model(const std::string& path);
+// Copies a tokenizer (a file, or the tokenizer files of a folder) into the folder `out`.
+void copy_tokenizer_files(const std::string& tokenizer, const std::string& out);
 // Loads `in` (any path load_model takes) and writes it as `opt` says.
 void convert_model(const std::string& in, const SaveOptions& opt);
 

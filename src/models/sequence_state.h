@@ -16,6 +16,7 @@ struct StateEntry {
   std::string name;  // as state files name it: "blocks.3.wkv", "layers.3.k"
   Shape shape;       // fixed: the whole tensor; growing: one position's part
   bool grows;        // one row per position seen (a KV cache), else a constant size
+  bool tunable = false;  // state tuning trains its initial value (RWKV-7's WKV matrices)
 };
 
 class StateLayout {
@@ -38,7 +39,9 @@ class StateLayout {
 class StateDecl {
  public:
   StateDecl(StateLayout& layout, std::string prefix) : layout_(layout), prefix_(std::move(prefix)) {}
-  size_t fixed(const std::string& name, Shape shape) { return layout_.add({prefix_ + name, std::move(shape), false}); }
+  size_t fixed(const std::string& name, Shape shape, bool tunable = false) {
+    return layout_.add({prefix_ + name, std::move(shape), false, tunable});
+  }
   size_t growing(const std::string& name, Shape row) {
     layout_.set_uses_positions();
     return layout_.add({prefix_ + name, std::move(row), true});

@@ -14,35 +14,56 @@ Grouping rwkv7_groups(double weight_decay, double lr_scale_w0) {
   };
 }
 
+namespace {
+void check_target(const AdamWTarget& t) {
+  GANDER_CHECK(t.value->dtype() == DType::F32 && t.value->writable(), "AdamW: '", t.name, "' is ",
+               t.value->describe(), " and not writable f32 (make the model's master weights first: "
+               "models::make_master_weights)");
+}
+}  // namespace
+
 AdamW::AdamW(const models::Gradients& grads, AdamWConfig config, Grouping grouping) : c_(config) {
   const auto& params = grads.table().params;
-  groups_.resize(params.size());
-  m_.resize(params.size());
-  v_.resize(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     if (!grads.by_index()[i].defined()) continue;
-    GANDER_CHECK(params[i].slot->dtype() == DType::F32 && params[i].slot->writable(), "AdamW: parameter '",
-                 params[i].name, "' is ", params[i].slot->describe(),
-                 " and not writable f32 (make the model's master weights first: models::make_master_weights)");
-    groups_[i] = grouping ? grouping(params[i]) : ParamGroup{};
-    m_[i].assign(size_t(params[i].slot->numel()), 0.0f);
-    v_[i].assign(size_t(params[i].slot->numel()), 0.0f);
+    targets_.push_back({params[i].name, params[i].slot, grouping ? grouping(params[i]) : ParamGroup{}, {}, {}});
+    param_index_.push_back(i);
+  }
+  for (AdamWTarget& t : targets_) {
+    check_target(t);
+    t.m.assign(size_t(t.value->numel()), 0.0f);
+    t.v.assign(size_t(t.value->numel()), 0.0f);
+  }
+}
+
+AdamW::AdamW(std::vector<AdamWTarget> targets, AdamWConfig config) : c_(config), targets_(std::move(targets)) {
+  for (AdamWTarget& t : targets_) {
+    check_target(t);
+    t.m.assign(size_t(t.value->numel()), 0.0f);
+    t.v.assign(size_t(t.value->numel()), 0.0f);
   }
 }
 
 void AdamW::step(const models::Gradients& grads) {
+  GANDER_CHECK(param_index_.size() == targets_.size(), "internal: AdamW over tensors stepped with model gradients");
+  std::vector<const Tensor*> g;
+  for (size_t i : param_index_) g.push_back(&grads.by_index()[i]);
+  step(g);
+}
+
+void AdamW::step(const std::vector<const Tensor*>& grads) {
+  GANDER_CHECK(grads.size() == targets_.size(), "internal: ", grads.size(), " gradients for ", targets_.size(),
+               " AdamW targets");
   ++t_;
   const double bc1 = 1.0 - std::pow(c_.beta1, double(t_)), bc2 = 1.0 - std::pow(c_.beta2, double(t_));
-  const auto& params = grads.table().params;
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Tensor& g = grads.by_index()[i];
-    if (!g.defined()) continue;
-    float* p = params[i].slot->data<float>();
-    const float* pg = g.data<float>();
-    float *m = m_[i].data(), *v = v_[i].data();
-    const double lr = c_.lr * groups_[i].lr_scale, decay = 1.0 - lr * groups_[i].weight_decay;
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    AdamWTarget& t = targets_[i];
+    float* p = t.value->data<float>();
+    const float* pg = grads[i]->data<float>();
+    float *m = t.m.data(), *v = t.v.data();
+    const double lr = c_.lr * t.group.lr_scale, decay = 1.0 - lr * t.group.weight_decay;
     const float b1 = float(c_.beta1), b2 = float(c_.beta2);
-    const int64_t n = g.numel();
+    const int64_t n = t.value->numel();
 #pragma omp parallel for simd schedule(static) if (n > 65536)
     for (int64_t j = 0; j < n; ++j) {
       m[j] = b1 * m[j] + (1.0f - b1) * pg[j];

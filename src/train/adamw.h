@@ -3,6 +3,7 @@
 // runs): decoupled decay p -= lr * wd * p, then p -= lr * m_hat / (sqrt(v_hat) + eps).
 #pragma once
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "models/param_table.h"
@@ -25,20 +26,34 @@ using Grouping = std::function<ParamGroup(const models::Param&)>;
 // dimensions named "*.weight" with `weight_decay`; everything else plain. Names are the official ones.
 Grouping rwkv7_groups(double weight_decay, double lr_scale_w0 = 2.0);
 
+// One tensor the optimizer moves: f32, writable, with its moments.
+struct AdamWTarget {
+  std::string name;  // checkpoints store the moments under it
+  Tensor* value;
+  ParamGroup group;
+  std::vector<float> m, v;
+};
+
 class AdamW {
  public:
   // Moments for every parameter that `grads` holds a gradient of (the frozen ones never move).
   AdamW(const models::Gradients& grads, AdamWConfig config, Grouping grouping);
+  // Moments for each of these tensors (state tuning: an initial state's matrices).
+  AdamW(std::vector<AdamWTarget> targets, AdamWConfig config);
   // One update of every trained parameter from its gradient (at the current learning rate).
   void step(const models::Gradients& grads);
+  // The same for the tensors given at construction, gradients in their order.
+  void step(const std::vector<const Tensor*>& grads);
   int64_t steps() const { return t_; }
+  void set_steps(int64_t t) { t_ = t; }  // resuming from a checkpoint
   AdamWConfig& config() { return c_; }
-  const ParamGroup& group(size_t param) const { return groups_[param]; }
+  std::vector<AdamWTarget>& targets() { return targets_; }
+  const std::vector<AdamWTarget>& targets() const { return targets_; }
 
  private:
   AdamWConfig c_;
-  std::vector<ParamGroup> groups_;
-  std::vector<std::vector<float>> m_, v_;  // by table index (empty for frozen parameters)
+  std::vector<AdamWTarget> targets_;
+  std::vector<size_t> param_index_;  // table index of each target (the Gradients form)
   int64_t t_ = 0;
 };
 

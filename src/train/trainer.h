@@ -10,6 +10,7 @@
 #include "core/buffer.h"
 #include "models/decoder.h"
 #include "train/adamw.h"
+#include "train/comm.h"
 
 namespace gander::train {
 
@@ -21,6 +22,13 @@ struct TrainerConfig {
   // (globs over the model's parameter names, e.g. "blocks.*.att.*"). A pattern that matches no
   // parameter is an error: a typo would otherwise train the wrong set without a word.
   std::vector<std::string> train, freeze;
+  // State tuning: every weight frozen; what trains is the initial state every sequence starts
+  // from (its tunable entries: RWKV-7's WKV matrices, as RWKV-PEFT's time_state), zeros at first.
+  bool state_tuning = false;
+  // Data parallel: each process passes its own part of the global batch to step(); the gradients
+  // and the loss are averaged over the processes before the check, the clip and the update, so
+  // every process makes the same update. Null: one process.
+  Communicator* comm = nullptr;
 };
 
 // The predicate for models::Gradients from the patterns above.
@@ -47,13 +55,22 @@ class Trainer {
   int64_t steps() const { return opt_.steps(); }
   const models::Gradients& gradients() const { return grads_; }
   int64_t trained_parameters() const;  // elements
+  void set_lr(double lr) { opt_.config().lr = lr; }
+  AdamW& optimizer() { return opt_; }
+  // State tuning: the state being tuned (undefined otherwise).
+  models::SequenceState& initial_state() { return initial_; }
 
  private:
+  // Averages the gradients (the defined ones, in buckets) and the loss over the processes.
+  void average_over_processes(std::vector<Tensor*> grads, double& loss);
+  StepResult step_state(std::span<const models::TrainBatch> micro_batches);
   // First, so that it outlives every buffer below: the activations of one step are reused by the next.
   MappingRecycler recycler_{size_t(64) << 30};
   models::Decoder& model_;
   TrainerConfig c_;
   models::Gradients grads_;
+  models::SequenceState initial_, d_initial_;  // state tuning
+  std::vector<size_t> tuned_entries_;
   AdamW opt_;
 };
 

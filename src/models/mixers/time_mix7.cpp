@@ -157,7 +157,7 @@ void TimeMix7::declare(ParamDecl& d) {
 
 void TimeMix7::declare_state(StateDecl& s) {
   if (c_.token_shift()) shift_ = s.fixed("att_shift", {c_.width});
-  wkv_ = s.fixed("wkv", {c_.heads, c_.head_size, c_.head_size});
+  wkv_ = s.fixed("wkv", {c_.heads, c_.head_size, c_.head_size}, /*tunable=*/true);
   if (c_.rope_theta > 0) s.uses_positions();
 }
 

@@ -75,6 +75,27 @@ void save(models::ModelSource& s, const models::SaveOptions& o) {
   }
 }
 std::unique_ptr<models::Decoder> build_shape(const std::string& shape) { return build(Config::parse_shape(shape)); }
+
+std::unique_ptr<models::Decoder> read_weights(models::ModelSource& s) { return read_folder(s.path); }
+
+// A Hugging Face folder: the config of the folder it came from (torch_dtype float32 now), or one
+// written from a fresh model's shape; the weights in f32; the tokenizer files.
+void save_trained(const models::Decoder& d, const models::TrainedSave& o) {
+  namespace fs = std::filesystem;
+  std::string config;
+  if (!o.source.empty()) {
+    nlohmann::json j = io::JsonConfig::load((fs::path(o.source) / "config.json").string()).json();
+    j["torch_dtype"] = "float32";
+    config = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    config = Config::parse_shape(o.shape).to_json();
+  }
+  io::make_output_folder(o.out);
+  io::save_safetensors(o.out + "/model.safetensors", models::stored_tensors(d.params(), models::Naming::Hf, nullptr),
+                       {{"format", "pt"}});
+  io::write_file(o.out + "/config.json", config);
+  models::copy_tokenizer_files(o.tokenizer, o.out);
+}
 }  // namespace
 
 const models::Architecture& architecture() {
@@ -90,6 +111,9 @@ const models::Architecture& architecture() {
       .describe = describe,
       .save = save,
       .build_shape = build_shape,
+      .read_weights = read_weights,
+      .save_trained = save_trained,
+      .save_time_state = nullptr,
   };
   return a;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "models/shape_spec.h"
@@ -74,6 +75,27 @@ Config Config::parse_shape(const std::string& spec) {
   GANDER_CHECK(c.n_head % c.n_kv_head == 0 && c.head_dim > 0 && c.head_dim % 2 == 0, "model shape '", spec,
                "': bad head layout (H a multiple of KV, an even head size D/H or HD)");
   return c;
+}
+
+std::string Config::to_json() const {
+  nlohmann::json j = {{"model_type", "qwen2"},
+                      {"architectures", {"Qwen2ForCausalLM"}},
+                      {"hidden_size", hidden},
+                      {"intermediate_size", intermediate},
+                      {"num_hidden_layers", n_layer},
+                      {"num_attention_heads", n_head},
+                      {"num_key_value_heads", n_kv_head},
+                      {"head_dim", head_dim},
+                      {"vocab_size", vocab},
+                      {"rope_theta", rope_theta},
+                      {"rms_norm_eps", double(rms_eps)},
+                      {"tie_word_embeddings", tied_embeddings},
+                      {"max_position_embeddings", max_positions},
+                      {"hidden_act", "silu"},
+                      {"attention_dropout", 0.0},
+                      {"use_sliding_window", false},
+                      {"torch_dtype", "float32"}};
+  return j.dump(2) + "\n";
 }
 
 std::string Config::describe() const {

@@ -21,6 +21,8 @@ struct Config {
   std::string describe() const;
   // "L24,D896,H14,KV2,I4864,V151936[,HD64][,T]" (T = tied embeddings) for random models.
   static Config parse_shape(const std::string& spec);
+  // The config.json transformers reads for these dimensions (f32 weights).
+  std::string to_json() const;
 };
 
 }  // namespace gander::qwen2

@@ -87,6 +87,37 @@ void save(models::ModelSource& s, const models::SaveOptions& o) {
   io::write_file(o.out + "/config.json", fla_config(config_of(ck), o.dtype.value_or(d->matrix_dtype())).dump(2) + "\n");
 }
 std::unique_ptr<models::Decoder> build_shape(const std::string& shape) { return build(Config::parse_shape(shape)); }
+
+std::unique_ptr<models::Decoder> read_weights(models::ModelSource& s) { return read(take_checkpoint(s)); }
+
+// An fla / Hugging Face folder (the form `convert --names hf` writes) with the vocabulary beside it.
+void save_trained(const models::Decoder& d, const models::TrainedSave& o) {
+  io::Checkpoint official(o.out, "trained");
+  for (auto& [name, t] : models::stored_tensors(d.params(), models::Naming::RwkvLm, nullptr)) official.add(name, t);
+  const Config c = config_of(official);
+  io::make_output_folder(o.out);
+  io::save_safetensors(o.out + "/model.safetensors", models::stored_tensors(d.params(), models::Naming::Fla, nullptr),
+                       {{"format", "pt"}});
+  io::write_file(o.out + "/config.json", fla_config(c, DType::F32).dump(2) + "\n");
+  models::copy_tokenizer_files(o.tokenizer, o.out);
+}
+
+// blocks.{l}.att.time_state [H, key, value], as RWKV-PEFT writes them and load_time_state reads.
+void save_time_state(const models::Decoder& d, const models::SequenceState& s, const std::string& path) {
+  io::NamedTensors out;
+  for (int64_t l = 0; l < d.n_layer(); ++l) {
+    const Tensor& wkv = s.get(state_name(l, "wkv"));
+    const int64_t H = wkv.dim(0), N = wkv.dim(1);
+    Tensor t = Tensor::empty(DType::F32, {H, N, N});
+    const float* src = wkv.data<float>();
+    float* dst = t.data<float>();
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < N; ++i)
+        for (int64_t j = 0; j < N; ++j) dst[(h * N + j) * N + i] = src[(h * N + i) * N + j];
+    out.emplace_back(concat("blocks.", l, ".att.time_state"), std::move(t));
+  }
+  io::save_safetensors(path, out, {{"format", "pt"}});
+}
 }  // namespace
 
 const models::Architecture& architecture() {
@@ -102,6 +133,9 @@ const models::Architecture& architecture() {
       .describe = describe,
       .save = save,
       .build_shape = build_shape,
+      .read_weights = read_weights,
+      .save_trained = save_trained,
+      .save_time_state = save_time_state,
   };
   return a;
 }
