@@ -14,6 +14,8 @@ packages=(
   libutf8proc-dev       # Unicode normalisation
   libedit-dev           # line editing and history in chat
   zlib1g-dev libzstd-dev  # gzip and zstd inputs of `gander data build`
+  libyaml-cpp-dev       # `gander train` configurations
+  libopenmpi-dev openmpi-bin  # data-parallel training (mpirun)
   clang libclang-rt-14-dev  # libFuzzer targets
 )
 missing=()

@@ -16,8 +16,12 @@
 namespace gander::test {
 
 CliResult run_cli(const std::string& args, const std::string& stdin_text) {
-  // Braces: redirections inside `args` (">/dev/full", "& ...; wait") apply after the group's.
-  std::string cmd = "{ " + std::string(GANDER_CLI_PATH) + " " + args + "; } 2>&1";
+  return run_cli_shell(std::string(GANDER_CLI_PATH) + " " + args, stdin_text);
+}
+
+CliResult run_cli_shell(const std::string& command, const std::string& stdin_text) {
+  // Braces: redirections inside the command (">/dev/full", "& ...; wait") apply after the group's.
+  std::string cmd = "{ " + command + "; } 2>&1";
   if (!stdin_text.empty()) {
     const std::string in = temp_path("stdin.txt");
     std::ofstream(in) << stdin_text;

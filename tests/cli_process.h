@@ -18,6 +18,8 @@ struct CliResult {
 
 // `gander <args>` through /bin/sh, stdin from `stdin_text` (or /dev/null).
 CliResult run_cli(const std::string& args, const std::string& stdin_text = "");
+// Any shell command line (environment, ulimit, mpirun around gander), output as run_cli's.
+CliResult run_cli_shell(const std::string& command, const std::string& stdin_text = "");
 
 // `gander <args...>` with pipes on all three streams.
 class Child {
