@@ -16,6 +16,7 @@ packages=(
   zlib1g-dev libzstd-dev  # gzip and zstd inputs of `gander data build`
   libyaml-cpp-dev       # `gander train` configurations
   libopenmpi-dev openmpi-bin  # data-parallel training (mpirun)
+  libplplot-dev plplot-driver-cairo  # `gander plot` (PNG and SVG through cairo)
   clang libclang-rt-14-dev  # libFuzzer targets
 )
 missing=()

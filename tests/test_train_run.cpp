@@ -177,6 +177,24 @@ TEST_F(TrainRun, AKilledRunResumesBitForBit) {
   EXPECT_EQ(losses(at("out")), expected) << "killed after " << done << " steps";
   EXPECT_EQ(io::read_file(at("out/final/model.safetensors"), 1 << 30, "m"),
             io::read_file(at("whole/final/model.safetensors"), 1 << 30, "m"));
+  // Both runs in one picture (PLplot, cairo): a PNG and an SVG.
+  for (const char* ext : {".png", ".svg"}) {
+    const std::string pic = at(std::string("curves") + ext);
+    const auto p = run_cli("plot " + at("whole/metrics.jsonl") + " " + at("out/metrics.jsonl") + " -o " + pic);
+    ASSERT_EQ(p.code, 0) << p.out;
+    const std::string bytes = io::read_file(pic, 1 << 26, "picture");
+    EXPECT_GT(bytes.size(), 1000u) << ext;
+    EXPECT_TRUE(std::string(ext) == ".png" ? bytes.starts_with("\x89PNG") : bytes.find("<svg") != std::string::npos)
+        << ext;
+  }
+  for (auto [args, fragment] : {std::pair<std::string, std::string>{at("nothing.jsonl") + " -o " + at("p.png"),
+                                                                     "nothing.jsonl: cannot read metrics"},
+                                {at("whole/metrics.jsonl") + " -o " + at("p.gif"), "must be a .png or an .svg"},
+                                {at("run.yaml") + " -o " + at("p.png"), "run.yaml:1: not a JSON object"}}) {
+    const auto p = run_cli("plot " + args);
+    EXPECT_NE(p.code, 0) << args;
+    EXPECT_NE(p.out.find(fragment), std::string::npos) << p.out;
+  }
   // keep: 2
   int n = 0;
   for (const auto& e : fs::directory_iterator(at("out/checkpoints"))) n += e.path().extension() == ".safetensors";

@@ -43,4 +43,5 @@ void register_convert(CLI::App& app);
 void register_data(CLI::App& app);
 void register_perplexity(CLI::App& app);
 void register_train(CLI::App& app);
+void register_plot(CLI::App& app);
 }  // namespace gander::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   gander::cli::register_data(app);
   gander::cli::register_perplexity(app);
   gander::cli::register_train(app);
+  gander::cli::register_plot(app);
   gander::cli::register_bench_ops(app);
   gander::cli::register_bench_train(app);
   gander::cli::register_bench_tokenizer(app);
