@@ -118,8 +118,12 @@ std::vector<nlohmann::json> metrics(const std::string& out) {
   std::vector<nlohmann::json> v;
   std::ifstream in(out + "/metrics.jsonl");
   std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) v.push_back(nlohmann::json::parse(line));
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    // While a run writes, the last line may be read half written: it is counted once whole.
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded()) v.push_back(std::move(j));
+  }
   return v;
 }
 // "step loss grad_norm" per training step, as written (every digit).
