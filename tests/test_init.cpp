@@ -76,7 +76,9 @@ TEST(Init, Rwkv7FromScratchFollowsTheOfficialInit) {
       EXPECT_NEAR(vec(a + "w0", n), -6 + 6 * std::pow(double(n) / double(C - 1), 1 + std::pow(r0, 0.3)) + 0.5 + 2.5 * zig,
                   1e-5);
       EXPECT_NEAR(vec(a + "a0", n), -0.19 + 0.3 * zig + 0.4 * lin, 1e-6);
-      if (l > 0) EXPECT_NEAR(vec(a + "v0", n), 0.73 - 0.4 * lin, 1e-6);
+      if (l > 0) {
+        EXPECT_NEAR(vec(a + "v0", n), 0.73 - 0.4 * lin, 1e-6);
+      }
       EXPECT_NEAR(vec(a + "k_k", n), 0.71 - 0.1 * lin, 1e-6);
       EXPECT_FLOAT_EQ(float(vec(a + "k_a", n)), 1.02f);
       EXPECT_FLOAT_EQ(float(vec(a + "r_k", n)), -0.04f);

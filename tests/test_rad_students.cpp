@@ -1,16 +1,23 @@
 // The RADLADS students and their teacher against the RADLADS-paper code's float32 outputs
-// (../shared/testdata/radlads, README there): the tiny Qwen2 teacher through qwen2::build, and the
-// RAD-RWKV7 students as the same decoder with the time mix in its RADLADS forms as every layer's
-// mixer, weights under the students' Hugging Face names.
+// (../shared/testdata/radlads, README there): the tiny Qwen2 teacher through qwen2::read, the
+// RAD-RWKV7 students through radlads::build (the time mix in its RADLADS forms as every layer's
+// mixer, weights under the release's Hugging Face names): logits, the RADLADS initialisation from
+// the teacher, the Step-1 and Step-2 losses and every gradient of both.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "io/npy.h"
 #include "models/context.h"
+#include "models/registry.h"
 #include "models/mixers/time_mix7.h"
 #include "models/qwen2/model.h"
+#include "models/radlads/model.h"
 #include "models/training.h"
 #include "testdata.h"
 
@@ -25,25 +32,23 @@ std::string rad(const std::string& rel) { return test::testdata("radlads/" + rel
 qwen2::Config teacher_config() {
   qwen2::Config c;
   c.n_layer = 2, c.hidden = 128, c.intermediate = 256, c.n_head = 2, c.n_kv_head = 1, c.head_dim = 64;
-  c.vocab = 512, c.rope_theta = 1e6, c.rms_eps = 1e-6f, c.tied_embeddings = false;
+  c.vocab = 512, c.rope_theta = 1e6, c.rms_eps = 1e-6f, c.tied_embeddings = false, c.max_positions = 4096;
   return c;
 }
 
-qwen2::MixerFor rad_mixer(const qwen2::Config& c, TimeMix7Config::Form form) {
-  return [c, form](int64_t layer) -> std::unique_ptr<models::Block> {
-    TimeMix7Config m;
-    m.form = form, m.layer = layer, m.width = c.hidden, m.heads = c.n_head, m.head_size = c.head_dim;
-    m.kv_heads = c.n_kv_head, m.rank_w = 16, m.rank_a = 24, m.rank_v = 8, m.rank_g = 40, m.rope_theta = c.rope_theta;
-    return std::make_unique<models::TimeMix7>(m);
-  };
+radlads::Config student_config(TimeMix7Config::Form form) {
+  radlads::Config c = radlads::Config::for_teacher(teacher_config(), radlads::MixerKind::Rwkv7);
+  c.rank_decay = 16, c.rank_iclr = 24, c.rank_value = 8, c.rank_gate = 40;  // the README's ranks
+  c.balance_state = form == TimeMix7Config::Form::RadBalanced;
+  c.groupnorm_att = !c.balance_state;
+  return c;
 }
 
 // The student's weights are `init`'s, where `override_file` (if given) does not replace them.
 // for_training: f32 row-major master weights instead of the inference layout.
 std::shared_ptr<models::Decoder> load_student(TimeMix7Config::Form form, const std::string& init,
                                               const std::string& override_file = "", bool for_training = false) {
-  const qwen2::Config c = teacher_config();
-  std::shared_ptr<models::Decoder> d = qwen2::build(c, rad_mixer(c, form));
+  std::shared_ptr<models::Decoder> d = radlads::build(student_config(form));
   io::Checkpoint ck = io::load_checkpoint(init);
   if (!override_file.empty()) {
     const io::Checkpoint over = io::load_checkpoint(override_file);
@@ -53,6 +58,14 @@ std::shared_ptr<models::Decoder> load_student(TimeMix7Config::Form form, const s
     ck = std::move(merged);
   }
   models::load_params(d->params(), models::Naming::Hf, ck, nullptr);
+  if (for_training) models::make_master_weights(d->params());
+  else d->finish();
+  return d;
+}
+
+std::shared_ptr<models::Decoder> load_teacher(bool for_training) {
+  std::shared_ptr<models::Decoder> d =
+      qwen2::read(teacher_config(), io::load_checkpoint(rad("teacher/model.safetensors")), "the README's teacher shape");
   if (for_training) models::make_master_weights(d->params());
   else d->finish();
   return d;
@@ -77,10 +90,7 @@ double diff_at(const Tensor& got, const Tensor& ref, int64_t b) {
 TEST(RadTeacher, LogitsAndAttentionOutputsMatchTheirCode) {
   GANDER_REQUIRE_TESTDATA("radlads/teacher/model.safetensors");
   const qwen2::Config c = teacher_config();
-  std::shared_ptr<models::Decoder> d =
-      qwen2::read(c, io::load_checkpoint(rad("teacher/model.safetensors")), "the README's teacher shape");
-  d->finish();
-  models::Context ctx(std::move(d));
+  models::Context ctx(load_teacher(false));
   const Tensor logits_ref = io::load_npy(rad("teacher/logits.npy"));
   const Tensor attn_ref = io::load_npy(rad("teacher/attn_out.npy"));  // [L, B, T, D]
   const auto ids = batch();
@@ -182,6 +192,188 @@ TEST(RadStudentLoad, TheBalancedFormRefusesTheDefaultFormsGroupNorm) {
   const std::string msg = test::error_of(
       [] { load_student(TimeMix7Config::Form::RadBalanced, rad("rad_rwkv7_default/student_init.safetensors")); });
   EXPECT_NE(msg.find("ln_x"), std::string::npos) << msg;
+}
+
+// The golden batch as one training batch (targets unused by both steps).
+struct FlatBatch {
+  std::vector<int32_t> ids, targets;
+  int64_t B = 0, T = 0;
+  models::TrainBatch view() const { return {ids, targets, B, T}; }
+};
+FlatBatch flat_batch() {
+  FlatBatch f;
+  const auto seqs = batch();
+  f.B = int64_t(seqs.size()), f.T = int64_t(seqs[0].size());
+  for (const auto& q : seqs)
+    for (int64_t t = 0; t < f.T; ++t) f.ids.push_back(q[size_t(t)]), f.targets.push_back(t + 1 < f.T ? q[size_t(t + 1)] : -1);
+  return f;
+}
+
+double golden_loss(const std::string& folder, const char* step) {
+  std::ifstream f(rad(folder + "/config.json"));
+  return nlohmann::json::parse(f).at(step).at("loss").get<double>();
+}
+
+// Every gradient the golden file holds against ours (stored under the same names and shapes):
+// within 2e-5 of the tensor's largest value (+1e-9), the README's suggestion. Tensors the model
+// does not use (layer 0's value-residual LoRA, which gander does not hold) must be zero there.
+void expect_gradients(const models::Decoder& d, const models::Gradients& g, const std::string& file) {
+  const io::Checkpoint want = io::load_checkpoint(file);
+  std::map<std::string, Tensor> ours;
+  const auto& params = d.params().params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!g.by_index()[i].defined()) continue;
+    models::Param q = params[i];
+    Tensor grad = g.by_index()[i];
+    q.slot = &grad;
+    ours[q.as(models::Naming::Hf).name] = models::to_stored(q, models::Naming::Hf, nullptr);
+  }
+  for (const std::string& n : want.names()) {
+    const Tensor& ref = want.get(n);
+    double scale = 0;
+    for (float v : ref.to_f32_vector()) scale = std::max(scale, double(std::fabs(v)));
+    auto it = ours.find(n);
+    if (it == ours.end()) {
+      EXPECT_EQ(scale, 0) << n << ": a gradient gander does not compute is non-zero in " << file;
+      continue;
+    }
+    ASSERT_EQ(it->second.numel(), ref.numel()) << n;
+    EXPECT_LE(test::max_diff(it->second, ref), 2e-5 * scale + 1e-9) << n << " (largest " << scale << ")";
+  }
+}
+
+// Step 1: the teacher's attention drives the stream, each mixer is aligned to it; only the
+// mixers (all of self_attn, the copied q/k/v/o included) train.
+TEST_P(RadStudent, Step1LossAndGradientsMatchTheirCode) {
+  const Student& s = GetParam();
+  GANDER_REQUIRE_TESTDATA(concat("radlads/", s.folder, "/step1_grads.safetensors"));
+  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
+  std::shared_ptr<models::Decoder> teacher = load_teacher(true);
+  models::Gradients g(d->params(), [](const models::Param& p) {
+    return p.as(models::Naming::Hf).name.find(".self_attn.") != std::string::npos;
+  });
+  const FlatBatch b = flat_batch();
+  const double loss = d->align_step(*teacher, b.view(), g);
+  const double want = golden_loss(s.folder, "step1");
+  EXPECT_NEAR(loss, want, 1e-6 * want) << s.folder;
+  expect_gradients(*d, g, rad(concat(s.folder, "/step1_grads.safetensors")));
+}
+
+// Step 2: KL(teacher || student) of the next-token distributions; every parameter trains.
+TEST_P(RadStudent, Step2LossAndGradientsMatchTheirCode) {
+  const Student& s = GetParam();
+  GANDER_REQUIRE_TESTDATA(concat("radlads/", s.folder, "/step2_grads.safetensors"));
+  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
+  std::shared_ptr<models::Decoder> teacher = load_teacher(true);
+  models::Gradients g(d->params());
+  const FlatBatch b = flat_batch();
+  const double loss = d->distill_step(*teacher, b.view(), g);
+  const double want = golden_loss(s.folder, "step2");
+  EXPECT_NEAR(loss, want, 1e-6 * want) << s.folder;
+  expect_gradients(*d, g, rad(concat(s.folder, "/step2_grads.safetensors")));
+}
+
+// The RADLADS initialisation from the teacher against their code's student: every copied tensor
+// bit for bit, the formula-given ones to float rounding, the orthogonal ones (their own random
+// draws) by their defining property: rows orthonormal times 0.1 in the stored [rank, D] form.
+TEST(RadInit, FromTheTeacherAsTheirCodeInitialises) {
+  for (auto [folder, form] : {std::pair{"rad_rwkv7_balanced", TimeMix7Config::Form::RadBalanced},
+                              {"rad_rwkv7_default", TimeMix7Config::Form::RadDefault}}) {
+    GANDER_REQUIRE_TESTDATA(concat("radlads/", folder, "/student_init.safetensors"));
+    std::shared_ptr<models::Decoder> teacher = load_teacher(true);
+    const std::unique_ptr<models::Decoder> d = radlads::from_teacher(*teacher, student_config(form), 1337);
+    const io::Checkpoint want = io::load_checkpoint(rad(concat(folder, "/student_init.safetensors")));
+    std::map<std::string, Tensor> ours;
+    for (auto& [name, t] : models::stored_tensors(d->params(), models::Naming::Hf, nullptr)) ours[name] = t;
+    int checked = 0;
+    for (const std::string& n : want.names()) {
+      if (n == "model.layers.0.self_attn.v0" || n == "model.layers.0.self_attn.v1" ||
+          n == "model.layers.0.self_attn.v2")
+        continue;  // unused, unset in their code (zeros)
+      ASSERT_TRUE(ours.count(n)) << folder << ": " << n;
+      const Tensor& got = ours[n];
+      const Tensor& ref = want.get(n);
+      ASSERT_EQ(got.numel(), ref.numel()) << n;
+      const bool orthogonal = n.ends_with("self_attn.w2") || n.ends_with("self_attn.a2") ||
+                              n.ends_with("self_attn.v2") || n.ends_with("self_attn.g2");
+      if (!orthogonal) {
+        EXPECT_LE(test::max_diff(got, ref), n.ends_with(".w0") ? 2e-6 : 0.0) << folder << ": " << n;
+      } else {
+        const int64_t rows = got.dim(0), cols = got.dim(1);
+        const auto m = got.to_f32_vector();
+        double worst = 0;
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < rows; ++j) {
+            double dot = 0;
+            for (int64_t k = 0; k < cols; ++k) dot += double(m[size_t(i * cols + k)]) * m[size_t(j * cols + k)];
+            worst = std::max(worst, std::fabs(dot - (i == j ? 0.01 : 0.0)));
+          }
+        EXPECT_LE(worst, 1e-6) << folder << ": " << n << " is not 0.1 x orthonormal rows";
+      }
+      ++checked;
+    }
+    EXPECT_EQ(checked + 3, int(want.size())) << folder;
+    EXPECT_EQ(ours.size(), want.size() - 3) << folder;  // nothing more than theirs
+  }
+}
+
+// A student folder as the release lays it out (config.json with model_type rwkv7qwen2 and the
+// release's keys, the weights under their names) loads through the registry and runs as the
+// golden logits say; broken folders are refused naming the file and the tensor.
+TEST(RadFolder, LoadsThroughTheRegistryAndRefusesBrokenOnes) {
+  GANDER_REQUIRE_TESTDATA("radlads/rad_rwkv7_balanced/step2_logits.npy");
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / concat("gander-radfolder-", ::getpid());
+  fs::remove_all(dir);
+  const radlads::Config c = student_config(TimeMix7Config::Form::RadBalanced);
+  std::shared_ptr<models::Decoder> d =
+      load_student(TimeMix7Config::Form::RadBalanced, rad("rad_rwkv7_balanced/student_init.safetensors"), "", true);
+  models::write_hf_folder(d->params(), c.to_json(), "", (dir / "good").string());
+  {
+    std::unique_ptr<Runner> r = models::load_model((dir / "good").string(), {});
+    EXPECT_EQ(r->architecture(), "rad_rwkv7");
+    const Tensor ref = io::load_npy(rad("rad_rwkv7_balanced/step2_logits.npy"));
+    Tensor logits;
+    r->feed(batch()[0], logits, /*all_logits=*/true);
+    EXPECT_LE(diff_at(logits, ref, 0), 2e-5);
+  }
+  // The config's key names are the release's.
+  const auto j = nlohmann::json::parse(c.to_json());
+  for (const char* k : {"lora_rank_decay", "lora_rank_iclr", "lora_rank_value_residual_mix", "lora_rank_gate",
+                        "use_rope", "balance_state", "groupnorm_att", "use_tokenshift", "gate_rank_type",
+                        "num_attention_layers", "attention_bias", "attention_output_bias"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["model_type"], "rwkv7qwen2");
+  // Another rank in config.json than the tensors have: the tensor, its shape and the config named.
+  auto broken = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    const fs::path b = dir / name;
+    fs::create_directories(b);
+    fs::copy_file(dir / "good/model.safetensors", b / "model.safetensors");
+    nlohmann::json k = j;
+    edit(k);
+    std::ofstream(b / "config.json") << k.dump(2);
+    return test::error_of([&] { models::load_model(b.string(), {}); });
+  };
+  std::string msg = broken("rank", [](nlohmann::json& k) { k["lora_rank_decay"] = 8; });
+  EXPECT_NE(msg.find("self_attn.w1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("config.json"), std::string::npos) << msg;
+  msg = broken("layers", [](nlohmann::json& k) { k["num_hidden_layers"] = 3; });
+  EXPECT_NE(msg.find("model.layers.2."), std::string::npos) << msg;
+  msg = broken("form", [](nlohmann::json& k) { k["balance_state"] = false; });  // neither form
+  EXPECT_NE(msg.find("balance_state"), std::string::npos) << msg;
+  msg = broken("hybrid", [](nlohmann::json& k) { k["num_attention_layers"] = 1; });  // layer 1 is no attention
+  EXPECT_NE(msg.find("model.layers.1.self_attn"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+TEST(RadConfig, LoraRanksFollowTheirRule) {
+  // spec radlads.md §3.4: 7B, 32B, 72B widths.
+  for (auto [D, w, v, g] : {std::tuple{3584, 96, 64, 416}, {5120, 128, 96, 544}, {8192, 160, 128, 800}}) {
+    EXPECT_EQ(radlads::lora_rank(D, 0.5, 1.8), w) << D;
+    EXPECT_EQ(radlads::lora_rank(D, 0.5, 1.3), v) << D;
+    EXPECT_EQ(radlads::lora_rank(D, 0.8, 0.6), g) << D;
+  }
+  EXPECT_EQ(radlads::lora_rank(128, 0.5, 1.8), 32);  // the floor of one block of 32
 }
 
 }  // namespace

@@ -136,12 +136,43 @@ class Decoder {
   double train_step(const TrainBatch& batch, Gradients& g, const TrainOptions& opt = {},
                     SequenceState* d_initial = nullptr) const;
 
+  // RADLADS (decoder_distill.cpp): this decoder is the student of `teacher`, a Qwen2 decoder of the
+  // same dimensions with f32 row-major weights that stay fixed; gradients go into g (the
+  // student's). Step 1, attention alignment: every layer runs on the residual stream the
+  // teacher's attention drives (the student's own norms and MLPs, the teacher's attention output
+  // added), and the loss is the mean over converted layers and rows of |y_student - y_teacher|
+  // / sqrt(D) of the mixer outputs; only converted mixers get gradients (a hybrid's attention
+  // layers are not aligned). Returns the loss.
+  double align_step(const Decoder& teacher, const TrainBatch& batch, Gradients& g, const TrainOptions& opt = {}) const;
+  // Step 2, knowledge distillation: the mean over tokens of KL(teacher || student) of the
+  // next-token distributions at temperature 1, every trainable student parameter's gradient.
+  double distill_step(const Decoder& teacher, const TrainBatch& batch, Gradients& g, const TrainOptions& opt = {}) const;
+
   // One sequence in one pass, recording what Trace holds; logits for every token.
   void trace(std::span<const int32_t> ids, SequenceState& state, Workspace& ws, const RunOptions& opt, Tensor& logits,
              Trace& trace) const;
 
  private:
   void check(std::span<const int32_t> ids, const SequenceState& state) const;
+  // What a training forward keeps for the backward (decoder_train.cpp). It holds the pass, whose
+  // segments point into it: build it in place, never move it.
+  struct TrainRun {
+    std::vector<SequenceState> states;
+    std::vector<Segment> segs;
+    TrainPass pass;
+    Tensor looked_up, x, normed;  // the embedding's rows, the final residual stream, its norm
+    std::vector<Tensor> x_in, n_in, x_mid, n_mid;  // per layer: stream and normed input of both blocks
+    std::vector<Tape> mixer_tape, ffn_tape;
+  };
+  void check_training(const TrainBatch& b, const SequenceState* d_initial) const;
+  // Sets up run's states and pass; keep = false drops each layer's activations as it goes (a
+  // forward without backward, such as the teacher's).
+  void train_begin(const TrainBatch& b, Gradients* g, const TrainOptions& opt, SequenceState* d_initial,
+                   TrainRun& run) const;
+  void train_forward(const TrainBatch& b, TrainRun& run, bool keep) const;
+  // From the gradient at the final norm's output back to the embedding.
+  void train_backward(const TrainBatch& b, TrainRun& run, const Tensor& d_normed, Gradients& g) const;
+  const Tensor& head_matrix() const { return head_.tied ? embedding_.table : head_.weight; }
   void forward_alone(std::span<const int32_t> ids, SequenceState& state, Workspace& ws, const RunOptions& opt,
                      Tensor& logits, bool all_logits) const;
   void run_pass(std::span<const int32_t> ids, std::span<const Segment> segs, Workspace& ws, const RunOptions& opt,

@@ -6,14 +6,17 @@
 #include "io/atomic_file.h"
 #include "io/hf_config.h"
 #include "io/read_file.h"
+#include "io/safetensors.h"
 #include "models/qwen2/architecture.h"
+#include "models/radlads/architecture.h"
 #include "models/rwkv7/architecture.h"
 
 namespace gander::models {
 
 const std::vector<const Architecture*>& architectures() {
   // A new architecture is one more line here and its models/<arch>/architecture.cpp.
-  static const std::vector<const Architecture*> all = {&rwkv7::architecture(), &qwen2::architecture()};
+  static const std::vector<const Architecture*> all = {&rwkv7::architecture(), &qwen2::architecture(),
+                                                       &radlads::rwkv7_architecture()};
   return all;
 }
 
@@ -142,6 +145,21 @@ void copy_tokenizer_files(const std::string& tokenizer, const std::string& out) 
   }
   for (const fs::path& f : files)
     io::write_file((fs::path(out) / f.filename()).string(), io::read_file(f.string(), 512ull << 20, "tokenizer"));
+}
+
+void write_hf_folder(const ParamTable& table, const std::string& config_json, const std::string& files_from,
+                     const std::string& out, const DType* dtype) {
+  io::NamedTensors tensors = stored_tensors(table, Naming::Hf, dtype);
+  io::make_output_folder(out);
+  io::save_safetensors(out + "/model.safetensors", tensors, {{"format", "pt"}});
+  io::write_file(out + "/config.json", config_json);
+  copy_tokenizer_files(files_from, out);
+}
+
+std::string config_for_copy(const std::string& folder, std::optional<DType> dtype) {
+  nlohmann::json j = io::JsonConfig::load((std::filesystem::path(folder) / "config.json").string()).json();
+  if (dtype) j["torch_dtype"] = *dtype == DType::BF16 ? "bfloat16" : *dtype == DType::F16 ? "float16" : "float32";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace gander::models

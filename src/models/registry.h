@@ -48,6 +48,12 @@ struct TrainedSave {
   std::string source;     // the model it was loaded from ("" for a fresh one)
   std::string shape;      // a fresh model's shape (as for --random)
   std::string tokenizer;  // a tokenizer file or folder whose files go beside the weights ("": none)
+  std::string config_json;  // a converted student's config.json (then source is its teacher)
+};
+
+struct ConvertedStudent {
+  std::unique_ptr<Decoder> decoder;
+  std::string config_json;  // for TrainedSave::config_json
 };
 
 // How well a source matches an architecture.
@@ -79,10 +85,14 @@ struct Architecture {
   void (*save_trained)(const Decoder&, const TrainedSave&);
   // Writes a tuned initial state as the file --time-state reads; null where there is none.
   void (*save_time_state)(const Decoder&, const SequenceState&, const std::string& path);
+  // A student of this architecture built from a teacher (RADLADS: the RADLADS init from a Qwen2
+  // teacher with row-major weights; `options` as after the colon of `rad_rwkv7:G,A1`), with its
+  // config.json; null where the architecture is no student of another.
+  ConvertedStudent (*student_of)(const Decoder& teacher, const std::string& options, uint64_t seed);
 };
 
 const std::vector<const Architecture*>& architectures();
-std::string architecture_names();  // "rwkv7, qwen2"
+std::string architecture_names();  // "rwkv7, qwen2, rad_rwkv7"
 // The architecture of a path, or an error that says what was found and what to give instead.
 const Architecture& detect(const ModelSource& source);
 std::unique_ptr<Runner> load_model(const std::string& path, const LoadOptions& opt);
@@ -103,6 +113,13 @@ struct TrainableModel {
 TrainableModel trainable_model(const std::string& path);
 // Copies a tokenizer (a file, or the tokenizer files of a folder) into the folder `out`.
 void copy_tokenizer_files(const std::string& tokenizer, const std::string& out);
+// A Hugging Face folder `out`: model.safetensors (the table under Hugging Face names, matrices in
+// `dtype` if given), config.json as given, and the tokenizer and generation files of `files_from`
+// (a folder or a tokenizer file; "" for none). Each file written atomically.
+void write_hf_folder(const ParamTable& table, const std::string& config_json, const std::string& files_from,
+                     const std::string& out, const DType* dtype = nullptr);
+// The config.json of `folder` for a copy whose weights are in `dtype` (torch_dtype updated).
+std::string config_for_copy(const std::string& folder, std::optional<DType> dtype);
 // Loads `in` (any path load_model takes) and writes it as `opt` says.
 void convert_model(const std::string& in, const SaveOptions& opt);
 

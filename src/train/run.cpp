@@ -122,6 +122,31 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
     arch = m.architecture;
     model = std::move(m.decoder);
   }
+  // RADLADS: a student converted from model.from (its teacher), and the teacher of align / distill.
+  std::unique_ptr<models::Decoder> teacher;
+  std::string student_config;
+  if (!c.convert.empty()) {
+    const size_t colon = c.convert.find(':');
+    const models::Architecture& student = models::architecture_named(c.convert.substr(0, colon));
+    GANDER_CHECK(student.student_of, "model.convert '", c.convert, "': ", student.name,
+                 " is not converted from a teacher (", arch->name, " is what model.from holds)");
+    models::make_master_weights(model->params());
+    models::ConvertedStudent s =
+        student.student_of(*model, colon == std::string::npos ? "" : c.convert.substr(colon + 1), c.seed);
+    teacher = std::move(model);
+    model = std::move(s.decoder);
+    student_config = std::move(s.config_json);
+    arch = &student;
+  }
+  if (c.objective != "lm") {
+    if (!c.teacher.empty()) {
+      teacher = models::trainable_model(c.teacher).decoder;
+      models::make_master_weights(teacher->params());
+    }
+    teacher->allow_training_forward();
+  } else {
+    teacher.reset();
+  }
   GANDER_CHECK(!c.state_tuning || arch->save_time_state, "model.state_tuning: ", arch->name,
                " models have no initial state to tune");
   if (tok)
@@ -154,6 +179,14 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
   tc.freeze = c.freeze;
   tc.state_tuning = c.state_tuning;
   tc.comm = &comm;
+  if (c.objective == "align")
+    tc.objective = [&](const models::Decoder& d, const models::TrainBatch& b, models::Gradients& g) {
+      return d.align_step(*teacher, b, g, tc.loss);
+    };
+  else if (c.objective == "distill")
+    tc.objective = [&](const models::Decoder& d, const models::TrainBatch& b, models::Gradients& g) {
+      return d.distill_step(*teacher, b, g, tc.loss);
+    };
   Trainer trainer(*model, tc, rwkv7_groups(c.weight_decay, c.lr_scale_w0));
   model->allow_training_forward();
   RunState st{0, 0, 0, arch->name, model->info().shape, c.trajectory_fingerprint()};
@@ -177,19 +210,27 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
               " windows per epoch)", comm.size() > 1 ? concat("; ", comm.name()) : std::string()));
 
   RunResult result;
+  eval::PerplexityOptions po;
+  po.ctx = c.seq;
+  po.batch = std::max<int64_t>(1, std::min<int64_t>(micro, 8));
+  po.run.precision = tc.loss.precision;
+  auto score = [&](const models::Decoder& d) {
+    const std::shared_ptr<const models::Decoder> view(&d, [](const models::Decoder*) {});
+    return eval::perplexity(view, valid_ids, po, byte_lengths.empty() ? nullptr : &byte_lengths);
+  };
+  if (teacher && lead && !valid_ids.empty() && st.step == 0) {  // the bar the student is measured against
+    const eval::PerplexityResult r = score(*teacher);
+    metrics->write({{"step", 0}, {"tokens", 0}, {"teacher_valid_loss", r.mean_nll()},
+                    {"teacher_valid_perplexity", r.perplexity()}, {"teacher_valid_bits_per_byte", r.bits_per_byte()}});
+    note(concat("teacher ", teacher->info().source, ": validation perplexity ", r.perplexity()));
+  }
   auto evaluate = [&]() {
     EvalReport e;
     e.step = st.step;
     e.tokens = st.tokens;
     if (!lead || valid_ids.empty()) return e;
-    eval::PerplexityOptions po;
-    po.ctx = c.seq;
-    po.batch = std::max<int64_t>(1, std::min<int64_t>(micro, 8));
-    po.run.precision = tc.loss.precision;
     if (c.state_tuning) po.initial = &trainer.initial_state();
-    const std::shared_ptr<const models::Decoder> view(model.get(), [](const models::Decoder*) {});
-    const eval::PerplexityResult r =
-        eval::perplexity(view, valid_ids, po, byte_lengths.empty() ? nullptr : &byte_lengths);
+    const eval::PerplexityResult r = score(*model);
     e.scored = r.tokens;
     e.loss = r.mean_nll();
     e.perplexity = r.perplexity();
@@ -259,7 +300,7 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
     } else {
       result.output = (fs::path(c.out) / "final").string();
       arch->save_trained(*model, {result.output, c.from, c.shape.empty() ? "" : c.shape.substr(c.shape.find(':') + 1),
-                                  tok_path});
+                                  tok_path, student_config});
     }
     note(concat("wrote ", result.output));
   }

@@ -141,6 +141,17 @@ const std::vector<KeyDef>& key_defs() {
               "which --time-state reads"),
       str("model.precision", &RunConfig::precision, "f32",
           "Matrix products: f32, or bf16 (bf16 operands, f32 accumulation and master weights)", {"f32", "bf16"}),
+      str("model.objective", &RunConfig::objective, "lm",
+          "The loss: lm (next-token cross-entropy), align (RADLADS step 1: each converted mixer's output to the "
+          "teacher's attention output) or distill (RADLADS step 2: KL(teacher || student) of the next-token "
+          "distributions)",
+          {"lm", "align", "distill"}),
+      str("model.teacher", &RunConfig::teacher, "\"\"",
+          "The teacher of align / distill: a Qwen2 Hugging Face folder (default with model.convert: model.from)"),
+      str("model.convert", &RunConfig::convert, "\"\"",
+          "Start from a RADLADS student of model.from (a Qwen2 teacher) with the RADLADS init: rad_rwkv7 (the "
+          "paper's balanced form with RoPE), rad_rwkv7:G (the repository default, GroupNorm), ,A<n> keeps the "
+          "last n layers as attention (a hybrid)"),
       str("data.train", &RunConfig::data_train, "(required)", "Training shard prefix (gander data build -o PREFIX)"),
       str("data.valid", &RunConfig::data_valid, "\"\"", "Validation shard prefix; else data.valid_tokens are held out"),
       str("data.tokenizer", &RunConfig::tokenizer, "\"\"",
@@ -231,6 +242,10 @@ void validate(const RunConfig& c, const std::string& source) {
                ": give exactly one of model.from (a model to load) and model.shape (a fresh model)");
   GANDER_CHECK((c.steps > 0) != (c.tokens > 0), source, ": give exactly one of run.steps and run.tokens");
   GANDER_CHECK(!c.state_tuning || !c.from.empty(), source, ": model.state_tuning needs model.from (a trained model)");
+  GANDER_CHECK(c.convert.empty() || !c.from.empty(), source, ": model.convert needs model.from (the Qwen2 teacher)");
+  GANDER_CHECK(c.objective == "lm" || !c.teacher.empty() || !c.convert.empty(), source, ": model.objective ",
+               c.objective, " needs model.teacher (or model.convert, whose model.from is the teacher)");
+  GANDER_CHECK(c.objective == "lm" || !c.state_tuning, source, ": model.state_tuning trains with the lm objective only");
   GANDER_CHECK(c.micro_batch == 0 || c.batch % c.micro_batch == 0, source, ": data.batch ", c.batch,
                " is not a multiple of data.micro_batch ", c.micro_batch);
 }

@@ -22,6 +22,11 @@ struct RunConfig {
   std::vector<std::string> train, freeze;  // parameter-name globs
   bool state_tuning = false;
   std::string precision = "f32";  // of the matrix products: f32 or bf16
+  // RADLADS: the loss (lm: next-token cross-entropy; align: Step 1; distill: Step 2), the teacher
+  // of align / distill, and a student built from model.from (the teacher) by the RADLADS init.
+  std::string objective = "lm";
+  std::string teacher;      // default for align / distill with model.convert: model.from
+  std::string convert;      // "rad_rwkv7[:G][,A<n>]": model.from is the teacher to convert
   // data
   std::string data_train, data_valid;  // shard prefixes (data build)
   std::string tokenizer;    // checks the shards (fingerprint) and goes into final/

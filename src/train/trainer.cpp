@@ -93,7 +93,8 @@ StepResult Trainer::step(std::span<const models::TrainBatch> micro_batches) {
   const double n = double(micro_batches.size());
   if (c_.state_tuning) return step_state(micro_batches);
   grads_.zero();
-  for (const models::TrainBatch& b : micro_batches) r.loss += model_.train_step(b, grads_, c_.loss);
+  for (const models::TrainBatch& b : micro_batches)
+    r.loss += c_.objective ? c_.objective(model_, b, grads_) : model_.train_step(b, grads_, c_.loss);
   r.loss /= n;
   if (n > 1) grads_.scale(1.0 / n);
   if (c_.comm && c_.comm->size() > 1) {

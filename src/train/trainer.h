@@ -2,6 +2,7 @@
 // a check that loss and gradients are finite (a NaN names the step and the first tensor that
 // has one, before any weight moves), global-norm clipping, the AdamW update.
 #pragma once
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,6 +30,9 @@ struct TrainerConfig {
   // and the loss are averaged over the processes before the check, the clip and the update, so
   // every process makes the same update. Null: one process.
   Communicator* comm = nullptr;
+  // The loss and gradients of one batch; empty: the model's train_step (cross-entropy with
+  // `loss`). RADLADS runs pass their align / distill step with the teacher bound in.
+  std::function<double(const models::Decoder&, const models::TrainBatch&, models::Gradients&)> objective;
 };
 
 // The predicate for models::Gradients from the patterns above.

@@ -1,6 +1,7 @@
 #include "models/mixers/time_mix7.h"
 
 #include <cmath>
+#include <optional>
 #include <tuple>
 
 #include "ops/repeat_heads.h"
@@ -69,12 +70,14 @@ void TimeMix7::declare(ParamDecl& d) {
   const bool rad = c_.form != TimeMix7Config::Form::Goose, later = c_.layer > 0;
   const float s = 1.0f / std::sqrt(float(D));
   const Shape row_d{1, 1, D}, row{1, 1, A};
-  // The fresh (from-scratch) inits below are the official Goose ones; the RADLADS forms keep the
-  // random ones until their own initialisation (spec radlads.md §3.5) replaces them.
+  // The fresh inits: Goose's are the official ones of a training run from scratch; the RADLADS
+  // forms' are the RADLADS code's (spec radlads.md §3.5), given where they differ from Goose's as
+  // `rad_fresh` (their r/k/v/o and biases come from the teacher, so those keep the random init).
   const GooseInit gi{c_.layer, c_.layers, A, N};
   const bool goose = !rad;
-  auto fresh = [&](Param& p, Init init) {
+  auto fresh = [&](Param& p, Init init, std::optional<Init> rad_fresh = std::nullopt) {
     if (goose) p.fresh = std::move(init);
+    else if (rad_fresh) p.fresh = std::move(*rad_fresh);
   };
   if (c_.token_shift())
     for (auto [slot, n, pw] : {std::tuple{&x_r_, "r", 0.2}, {&x_w_, "w", 0.9}, {&x_k_, "k", 0.7}, {&x_v_, "v", 0.7},
@@ -87,20 +90,27 @@ void TimeMix7::declare(ParamDecl& d) {
   auto lora_bias = [&](Tensor* slot, const char* n, const char* fla, Init init) -> Param& {
     return d.add(slot, {A}, Kind::Vector, init, {{{concat("att.", n), row}, {fla}, {concat("self_attn.", n), row}}});
   };
-  fresh(lora_bias(&w0_, "w0", "attn.w_lora.lora.2.bias", Init::uniform(-6, 0)), gi.values([&](int64_t n) {
-    return -6.0 + 6.0 * std::pow(double(n) / double(A - 1), 1.0 + std::pow(gi.r0(), 0.3)) + 0.5 + 2.5 * gi.zig(n);
-  }));
+  fresh(lora_bias(&w0_, "w0", "attn.w_lora.lora.2.bias", Init::uniform(-6, 0)),
+        gi.values([&](int64_t n) {
+          return -6.0 + 6.0 * std::pow(double(n) / double(A - 1), 1.0 + std::pow(gi.r0(), 0.3)) + 0.5 +
+                 2.5 * gi.zig(n);
+        }),
+        // RADLADS: -7 + 5 (n / (A-1))^(0.85 + sqrt(l / (L-1))), +0.5 for the softplus form's -0.5.
+        gi.values([&](int64_t n) {
+          return -7.0 + 5.0 * std::pow(double(n) / double(A - 1), 0.85 + std::sqrt(gi.r0())) + 0.5;
+        }));
   fresh(lora_bias(&a0_, "a0", "attn.a_lora.lora.2.bias", Init::uniform(-1, 1)),
-        gi.values([&](int64_t n) { return -0.19 + 0.3 * gi.zig(n) + 0.4 * gi.linear(n); }));
+        gi.values([&](int64_t n) { return -0.19 + 0.3 * gi.zig(n) + 0.4 * gi.linear(n); }), Init::constant(0));
   if (later)
     fresh(lora_bias(&v0_, "v0", "attn.v_lora.lora.2.bias", Init::uniform(-1, 1)),
-          gi.values([&](int64_t n) { return 0.73 - 0.4 * gi.linear(n); }));
+          gi.values([&](int64_t n) { return 0.73 - 0.4 * gi.linear(n); }), Init::constant(1));
   // A LoRA matrix, held [out, in]; RWKV-LM and RADLADS store [in, out] (used as x @ A), fla [out, in].
   // Fresh: the first zeros, the second orthogonal with gain 0.1 (official: ortho of [r, C], r < C).
   auto lora = [&](Tensor* slot, const char* n, const char* fla, int64_t in, int64_t out, float std) {
+    const Init f = n[1] == '1' ? Init::constant(0) : Init::orthogonal(0.1f);  // (RADLADS' too)
     fresh(d.add(slot, {out, in}, Kind::Lora, Init::normal(std),
                 {{{concat("att.", n), {in, out}, true}, {fla}, {concat("self_attn.", n), {in, out}, true}}}),
-          n[1] == '1' ? Init::constant(0) : Init::orthogonal(0.1f));
+          f, f);
   };
   lora(&w1_, "w1", "attn.w_lora.lora.0.weight", D, c_.rank_w, s);
   lora(&w2_, "w2", "attn.w_lora.lora.2.weight", c_.rank_w, A, 0.1f);
@@ -119,13 +129,13 @@ void TimeMix7::declare(ParamDecl& d) {
   // (RAD-RWKV7 checkpoints carry k_k, k_a and r_k in every form, used or not.)
   fresh(d.add(&k_k_, {A}, Kind::Vector, Init::uniform(0.5f, 1.5f),
               {{{"att.k_k", row}, {"attn.k_k"}, {"self_attn.k_k", row}}}),
-        gi.values([&](int64_t n) { return 0.71 - 0.1 * gi.linear(n); }));
+        gi.values([&](int64_t n) { return 0.71 - 0.1 * gi.linear(n); }), Init::constant(0.85f));
   fresh(d.add(&k_a_, {A}, Kind::Vector, Init::uniform(0.5f, 1.5f),
               {{{"att.k_a", row}, {"attn.k_a"}, {"self_attn.k_a", row}}}),
-        Init::constant(1.02f));
+        Init::constant(1.02f), Init::constant(1));
   fresh(d.add(&r_k_, {A}, Kind::Vector, Init::uniform(-0.5f, 0.5f),
               {{{"att.r_k", {H, N}}, {"attn.r_k", {H, N}}, {"self_attn.r_k", {H, N}}}}),
-        Init::constant(-0.04f));
+        Init::constant(-0.04f), Init::constant(0));
   const Init matrix = Init::normal(s);
   fresh(d.add(&receptance_, {A, D}, Kind::Matrix, matrix,
               {{{"att.receptance.weight"}, {"attn.r_proj.weight"}, {"self_attn.q_proj.weight"}}}),
@@ -148,10 +158,10 @@ void TimeMix7::declare(ParamDecl& d) {
   if (c_.group_norm()) {
     fresh(d.add(&ln_x_w_, {A}, Kind::Vector, Init::uniform(0.5f, 1.0f),
                 {{{"att.ln_x.weight"}, {"attn.g_norm.weight"}, {"self_attn.ln_x.weight"}}}),
-          Init::constant(float(std::pow(double(c_.layer + 1) / double(c_.layers), 0.7))));
+          Init::constant(float(std::pow(double(c_.layer + 1) / double(c_.layers), 0.7))), Init::constant(1));
     fresh(d.add(&ln_x_b_, {A}, Kind::Vector, Init::uniform(-0.1f, 0.1f),
                 {{{"att.ln_x.bias"}, {"attn.g_norm.bias"}, {"self_attn.ln_x.bias"}}}),
-          Init::constant(0));
+          Init::constant(0), Init::constant(0));
   }
 }
 

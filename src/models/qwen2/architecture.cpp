@@ -56,23 +56,12 @@ nlohmann::json describe(models::ModelSource& s) {
 // A Hugging Face folder: model.safetensors, config.json (torch_dtype updated when converted) and the
 // tokenizer and generation files beside them, so that the copy runs as the original does.
 void save(models::ModelSource& s, const models::SaveOptions& o) {
-  namespace fs = std::filesystem;
   std::error_code ec;
-  GANDER_CHECK(!fs::equivalent(s.path, o.out, ec), o.out, ": the output is the model's own folder; give another");
+  GANDER_CHECK(!std::filesystem::equivalent(s.path, o.out, ec), o.out,
+               ": the output is the model's own folder; give another");
   const std::unique_ptr<models::Decoder> d = read_folder(s.path);
-  const DType* dtype = o.dtype ? &*o.dtype : nullptr;
-  io::NamedTensors tensors = models::stored_tensors(d->params(), models::Naming::Hf, dtype);
-  io::make_output_folder(o.out);
-  io::save_safetensors(o.out + "/model.safetensors", tensors, {{"format", "pt"}});
-  io::JsonConfig cfg = io::JsonConfig::load((fs::path(s.path) / "config.json").string());
-  nlohmann::json j = cfg.json();
-  if (o.dtype) j["torch_dtype"] = *o.dtype == DType::BF16 ? "bfloat16" : *o.dtype == DType::F16 ? "float16" : "float32";
-  io::write_file(o.out + "/config.json", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  for (const char* f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
-                        "special_tokens_map.json"}) {
-    const fs::path from = fs::path(s.path) / f;
-    if (fs::is_regular_file(from, ec)) io::write_file(o.out + "/" + f, io::read_file(from.string(), 256ull << 20, f));
-  }
+  models::write_hf_folder(d->params(), models::config_for_copy(s.path, o.dtype), s.path, o.out,
+                          o.dtype ? &*o.dtype : nullptr);
 }
 std::unique_ptr<models::Decoder> build_shape(const std::string& shape) { return build(Config::parse_shape(shape)); }
 
@@ -81,20 +70,9 @@ std::unique_ptr<models::Decoder> read_weights(models::ModelSource& s) { return r
 // A Hugging Face folder: the config of the folder it came from (torch_dtype float32 now), or one
 // written from a fresh model's shape; the weights in f32; the tokenizer files.
 void save_trained(const models::Decoder& d, const models::TrainedSave& o) {
-  namespace fs = std::filesystem;
-  std::string config;
-  if (!o.source.empty()) {
-    nlohmann::json j = io::JsonConfig::load((fs::path(o.source) / "config.json").string()).json();
-    j["torch_dtype"] = "float32";
-    config = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  } else {
-    config = Config::parse_shape(o.shape).to_json();
-  }
-  io::make_output_folder(o.out);
-  io::save_safetensors(o.out + "/model.safetensors", models::stored_tensors(d.params(), models::Naming::Hf, nullptr),
-                       {{"format", "pt"}});
-  io::write_file(o.out + "/config.json", config);
-  models::copy_tokenizer_files(o.tokenizer, o.out);
+  const std::string config =
+      o.source.empty() ? Config::parse_shape(o.shape).to_json() : models::config_for_copy(o.source, DType::F32);
+  models::write_hf_folder(d.params(), config, o.tokenizer, o.out);
 }
 }  // namespace
 
@@ -114,6 +92,7 @@ const models::Architecture& architecture() {
       .read_weights = read_weights,
       .save_trained = save_trained,
       .save_time_state = nullptr,
+      .student_of = nullptr,
   };
   return a;
 }

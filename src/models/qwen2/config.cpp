@@ -9,9 +9,9 @@
 
 namespace gander::qwen2 {
 
-Config Config::from_json(const io::JsonConfig& j) {
+Config Config::from_json(const io::JsonConfig& j, const std::string& model_type) {
   const std::string type = j.get_string("model_type");
-  GANDER_CHECK(type == "qwen2", j.source(), ": field 'model_type' is '", type, "', expected 'qwen2'");
+  GANDER_CHECK(type == model_type, j.source(), ": field 'model_type' is '", type, "', expected '", model_type, "'");
   Config c;
   c.n_layer = j.get_int("num_hidden_layers");
   c.hidden = j.get_int("hidden_size");

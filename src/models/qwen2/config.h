@@ -17,7 +17,8 @@ struct Config {
 
   // Accepts the top-level rope_theta of released Qwen2.5 configs and the rope_parameters object
   // that newer transformers write; rejects RoPE scaling types this engine does not implement.
-  static Config from_json(const io::JsonConfig& j);
+  // The RADLADS students' configs are Qwen2's keys under another model_type.
+  static Config from_json(const io::JsonConfig& j, const std::string& model_type = "qwen2");
   std::string describe() const;
   // "L24,D896,H14,KV2,I4864,V151936[,HD64][,T]" (T = tied embeddings) for random models.
   static Config parse_shape(const std::string& spec);

@@ -32,9 +32,10 @@ std::unique_ptr<models::Decoder> build(const Config& c, const MixerFor& mixer) {
 }
 
 std::unique_ptr<models::Decoder> read(const Config& c, const io::Checkpoint& ck, const std::string& config_source,
-                                      const DType* convert) {
+                                      const DType* convert, const MixerFor& mixer, const std::string& what) {
   const int64_t D = c.hidden;
   {
+    GANDER_CHECK(ck.contains("model.embed_tokens.weight"), ck.source(), ": missing tensor 'model.embed_tokens.weight'");
     const Tensor& e = ck.get("model.embed_tokens.weight");
     GANDER_CHECK(e.ndim() == 2 && e.dim(1) == D && e.dim(0) == c.vocab, ck.source(),
                  ": tensor 'model.embed_tokens.weight' has shape ", shape_str(e.shape()), " but ", config_source,
@@ -42,7 +43,7 @@ std::unique_ptr<models::Decoder> read(const Config& c, const io::Checkpoint& ck,
   }
   GANDER_CHECK(c.tied_embeddings || ck.contains("lm_head.weight"), ck.source(), ": missing tensor 'lm_head.weight' (",
                config_source, " says tie_word_embeddings is false)");
-  std::unique_ptr<models::Decoder> d = build(c);
+  std::unique_ptr<models::Decoder> d = build(c, mixer);
   d->info().source = ck.source();
   d->info().format = ck.format();
   models::LoadHooks hooks;
@@ -55,7 +56,7 @@ std::unique_ptr<models::Decoder> read(const Config& c, const io::Checkpoint& ck,
     if (n.starts_with(concat("model.layers.", c.n_layer, ".")))
       return concat(ck.source(), ": tensor '", n, "' belongs to a layer beyond num_hidden_layers = ", c.n_layer, " in ",
                     config_source);
-    return concat(ck.source(), ": unknown tensor '", n, "' (not part of a Qwen2 model)");
+    return concat(ck.source(), ": unknown tensor '", n, "' (not part of ", what, ")");
   };
   models::load_params(d->params(), models::Naming::Hf, ck, convert, hooks);
   if (c.tied_embeddings && ck.contains("lm_head.weight")) {

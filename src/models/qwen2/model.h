@@ -21,8 +21,10 @@ using MixerFor = std::function<std::unique_ptr<models::Block>(int64_t layer)>;
 // A decoder of this shape without weights; `mixer` (if given) replaces attention where it returns one.
 std::unique_ptr<models::Decoder> build(const Config& c, const MixerFor& mixer = {});
 // Weights from a checkpoint, checked against the config (its file named in errors); not finished.
+// `mixer` and `what` as for build (a RADLADS student: "a RAD-RWKV7 student ..." in errors).
 std::unique_ptr<models::Decoder> read(const Config& c, const io::Checkpoint& ck, const std::string& config_source,
-                                      const DType* convert = nullptr);
+                                      const DType* convert = nullptr, const MixerFor& mixer = {},
+                                      const std::string& what = "a Qwen2 model");
 // `folder` holds config.json and model.safetensors or a sharded index.
 std::unique_ptr<models::Decoder> read_folder(const std::string& folder, const DType* convert = nullptr);
 std::shared_ptr<const models::Decoder> load_folder(const std::string& folder, const DType* convert = nullptr);

@@ -136,6 +136,7 @@ const models::Architecture& architecture() {
       .read_weights = read_weights,
       .save_trained = save_trained,
       .save_time_state = save_time_state,
+      .student_of = nullptr,
   };
   return a;
 }
