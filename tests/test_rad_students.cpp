@@ -376,5 +376,45 @@ TEST(RadConfig, LoraRanksFollowTheirRule) {
   EXPECT_EQ(radlads::lora_rank(128, 0.5, 1.8), 32);  // the floor of one block of 32
 }
 
+// A hybrid keeps its last layer as the teacher's attention: that layer's weights are the
+// teacher's and Step 1 aligns only the converted layer (no gradient reaches the kept attention).
+TEST(RadHybrid, TheLastLayerStaysTheTeachersAttention) {
+  GANDER_REQUIRE_TESTDATA("radlads/teacher/model.safetensors");
+  std::shared_ptr<models::Decoder> teacher = load_teacher(true);
+  radlads::Config c = student_config(TimeMix7Config::Form::RadBalanced);
+  c.attention_layers = 1;
+  const std::unique_ptr<models::Decoder> d = radlads::from_teacher(*teacher, c, 7);
+  std::map<std::string, const models::Param*> theirs;
+  for (const models::Param& p : teacher->params().params) theirs[p.name] = &p;
+  int kept = 0;
+  for (const models::Param& p : d->params().params)
+    if (p.name.starts_with("model.layers.1.self_attn.")) {
+      ASSERT_TRUE(theirs.count(p.name)) << p.name << " is not an attention tensor";
+      EXPECT_EQ(test::max_diff(*p.slot, *theirs[p.name]->slot), 0) << p.name;
+      ++kept;
+    }
+  EXPECT_EQ(kept, 7);  // q/k/v weights and biases, o
+  models::Gradients g(d->params(),
+                      [](const models::Param& p) { return p.name.find(".self_attn.") != std::string::npos; });
+  const FlatBatch b = flat_batch();
+  const double loss = d->align_step(*teacher, b.view(), g);
+  EXPECT_GT(loss, 0);
+  const auto& params = d->params().params;
+  double converted = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!g.by_index()[i].defined()) continue;
+    double m = 0;
+    for (float v : g.by_index()[i].to_f32_vector()) m = std::max(m, double(std::fabs(v)));
+    if (params[i].name.starts_with("model.layers.1.")) EXPECT_EQ(m, 0) << params[i].name;
+    else converted = std::max(converted, m);
+  }
+  EXPECT_GT(converted, 0);
+  c.attention_layers = 2;  // every layer kept: a student with nothing to align
+  const std::unique_ptr<models::Decoder> none = radlads::from_teacher(*teacher, c, 7);
+  models::Gradients g2(none->params());
+  EXPECT_NE(test::error_of([&] { none->align_step(*teacher, b.view(), g2); }).find("no converted layer"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gander
