@@ -6,8 +6,8 @@
 #   Step 1  align    1/7 of the tokens, seq 512, only the mixers, quarter-cosine 1e-3 -> 1e-5
 #   Step 2  distill  5/7, seq 512, every parameter, flat LR2 (default 1e-4: the paper's 1e-5 is for 7B)
 #   Step 3  lm       1/7, seq 1024, every parameter, flat LR3 (default 3e-5)
-# all with Adam (0.9, 0.95, 1e-8), no weight decay, clip 1.0, warmup from 1 %. Then the teacher's
-# and the student's perplexity on the whole validation shard (windows of 512, `gander perplexity`)
+# all with Adam (0.9, 0.95, 1e-8), no weight decay, clip 1.0, warmup from 1 % over WARMUP steps (10).
+# Then the teacher's and the student's perplexity on the whole validation shard (windows of 512, `gander perplexity`)
 # and their ratio; the loss curves as a picture.
 # Usage: bench/radlads_mini.sh OUTDIR [TOTAL_TOKENS] [LR2] [LR3] [EXTRA]   (EXTRA: model.convert
 #        options after rad_rwkv7, e.g. ":G" for the GroupNorm form or ":A1" for a hybrid)
@@ -18,6 +18,8 @@ total=${2:-3300000}
 lr2=${3:-1e-4}
 lr3=${4:-3e-5}
 extra=${5:-}
+# The paper warms up over 50 of its ~6,000 steps; these runs have a few hundred.
+warmup=${WARMUP:-10}
 gander=$PWD/build/gander
 [ -x "$gander" ] || { echo "build gander first (bash scripts/build.sh)" >&2; exit 2; }
 data=$(realpath ../shared/data)
@@ -45,7 +47,7 @@ optimizer:
   lr_final: $7
   beta2: 0.95
   weight_decay: 0
-  warmup_steps: 50
+  warmup_steps: $warmup
   warmup_from: 0.01
 eval:
   every: 50
