@@ -242,35 +242,34 @@ void expect_gradients(const models::Decoder& d, const models::Gradients& g, cons
   }
 }
 
+// One RADLADS step of a golden student against their loss and gradients: `step` is "step1" or
+// "step2"; only the parameters `trains` selects get gradients.
+using StepFn = double (models::Decoder::*)(const models::Decoder&, const models::TrainBatch&, models::Gradients&,
+                                           const models::TrainOptions&) const;
+void expect_step(const Student& s, const char* step, StepFn run, const std::function<bool(const models::Param&)>& trains) {
+  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
+  std::shared_ptr<models::Decoder> teacher = load_teacher(true);
+  models::Gradients g(d->params(), trains);
+  const FlatBatch b = flat_batch();
+  const double loss = ((*d).*run)(*teacher, b.view(), g, {});
+  const double want = golden_loss(s.folder, step);
+  EXPECT_NEAR(loss, want, 1e-6 * want) << s.folder << " " << step;
+  expect_gradients(*d, g, rad(concat(s.folder, "/", step, "_grads.safetensors")));
+}
+
 // Step 1: the teacher's attention drives the stream, each mixer is aligned to it; only the
 // mixers (all of self_attn, the copied q/k/v/o included) train.
 TEST_P(RadStudent, Step1LossAndGradientsMatchTheirCode) {
-  const Student& s = GetParam();
-  GANDER_REQUIRE_TESTDATA(concat("radlads/", s.folder, "/step1_grads.safetensors"));
-  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
-  std::shared_ptr<models::Decoder> teacher = load_teacher(true);
-  models::Gradients g(d->params(), [](const models::Param& p) {
+  GANDER_REQUIRE_TESTDATA(concat("radlads/", GetParam().folder, "/step1_grads.safetensors"));
+  expect_step(GetParam(), "step1", &models::Decoder::align_step, [](const models::Param& p) {
     return p.as(models::Naming::Hf).name.find(".self_attn.") != std::string::npos;
   });
-  const FlatBatch b = flat_batch();
-  const double loss = d->align_step(*teacher, b.view(), g);
-  const double want = golden_loss(s.folder, "step1");
-  EXPECT_NEAR(loss, want, 1e-6 * want) << s.folder;
-  expect_gradients(*d, g, rad(concat(s.folder, "/step1_grads.safetensors")));
 }
 
 // Step 2: KL(teacher || student) of the next-token distributions; every parameter trains.
 TEST_P(RadStudent, Step2LossAndGradientsMatchTheirCode) {
-  const Student& s = GetParam();
-  GANDER_REQUIRE_TESTDATA(concat("radlads/", s.folder, "/step2_grads.safetensors"));
-  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
-  std::shared_ptr<models::Decoder> teacher = load_teacher(true);
-  models::Gradients g(d->params());
-  const FlatBatch b = flat_batch();
-  const double loss = d->distill_step(*teacher, b.view(), g);
-  const double want = golden_loss(s.folder, "step2");
-  EXPECT_NEAR(loss, want, 1e-6 * want) << s.folder;
-  expect_gradients(*d, g, rad(concat(s.folder, "/step2_grads.safetensors")));
+  GANDER_REQUIRE_TESTDATA(concat("radlads/", GetParam().folder, "/step2_grads.safetensors"));
+  expect_step(GetParam(), "step2", &models::Decoder::distill_step, {});
 }
 
 // The RADLADS initialisation from the teacher against their code's student: every copied tensor

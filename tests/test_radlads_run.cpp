@@ -141,6 +141,7 @@ TEST_F(RadladsRun, BadCombinationsAreRefusedBeforeAnyStep) {
   refused("  from: " + teacher_ + "\n  convert: qwen2\n", "is not converted from a teacher");
   refused("  from: " + teacher_ + "\n  convert: rad_rwkv7:A3\n", "num_attention_layers 3");
   refused("  shape: rwkv7:L2,D64,V8256\n  convert: rad_rwkv7\n", "model.convert needs model.from");
+  refused("  from: " + teacher_ + "\n  teacher: " + teacher_ + "\n", "model.objective lm trains without a teacher");
 }
 
 }  // namespace

@@ -156,6 +156,13 @@ void write_hf_folder(const ParamTable& table, const std::string& config_json, co
   copy_tokenizer_files(files_from, out);
 }
 
+void save_hf_copy(const ParamTable& table, const std::string& folder, const SaveOptions& o) {
+  std::error_code ec;
+  GANDER_CHECK(!std::filesystem::equivalent(folder, o.out, ec), o.out,
+               ": the output is the model's own folder; give another");
+  write_hf_folder(table, config_for_copy(folder, o.dtype), folder, o.out, o.dtype ? &*o.dtype : nullptr);
+}
+
 std::string config_for_copy(const std::string& folder, std::optional<DType> dtype) {
   nlohmann::json j = io::JsonConfig::load((std::filesystem::path(folder) / "config.json").string()).json();
   if (dtype) j["torch_dtype"] = *dtype == DType::BF16 ? "bfloat16" : *dtype == DType::F16 ? "float16" : "float32";

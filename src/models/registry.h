@@ -120,6 +120,9 @@ void write_hf_folder(const ParamTable& table, const std::string& config_json, co
                      const std::string& out, const DType* dtype = nullptr);
 // The config.json of `folder` for a copy whose weights are in `dtype` (torch_dtype updated).
 std::string config_for_copy(const std::string& folder, std::optional<DType> dtype);
+// `gander convert` of a Hugging Face folder's model (its table as read from `folder`): the copy
+// as `o` says, with the folder's config.json and tokenizer files; never over the folder itself.
+void save_hf_copy(const ParamTable& table, const std::string& folder, const SaveOptions& o);
 // Loads `in` (any path load_model takes) and writes it as `opt` says.
 void convert_model(const std::string& in, const SaveOptions& opt);
 

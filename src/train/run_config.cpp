@@ -245,6 +245,8 @@ void validate(const RunConfig& c, const std::string& source) {
   GANDER_CHECK(c.convert.empty() || !c.from.empty(), source, ": model.convert needs model.from (the Qwen2 teacher)");
   GANDER_CHECK(c.objective == "lm" || !c.teacher.empty() || !c.convert.empty(), source, ": model.objective ",
                c.objective, " needs model.teacher (or model.convert, whose model.from is the teacher)");
+  GANDER_CHECK(c.objective != "lm" || c.teacher.empty(), source, ": model.teacher is given, but model.objective lm "
+               "trains without a teacher (align or distill use it)");
   GANDER_CHECK(c.objective == "lm" || !c.state_tuning, source, ": model.state_tuning trains with the lm objective only");
   GANDER_CHECK(c.micro_batch == 0 || c.batch % c.micro_batch == 0, source, ": data.batch ", c.batch,
                " is not a multiple of data.micro_batch ", c.micro_batch);

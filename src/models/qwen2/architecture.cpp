@@ -56,12 +56,7 @@ nlohmann::json describe(models::ModelSource& s) {
 // A Hugging Face folder: model.safetensors, config.json (torch_dtype updated when converted) and the
 // tokenizer and generation files beside them, so that the copy runs as the original does.
 void save(models::ModelSource& s, const models::SaveOptions& o) {
-  std::error_code ec;
-  GANDER_CHECK(!std::filesystem::equivalent(s.path, o.out, ec), o.out,
-               ": the output is the model's own folder; give another");
-  const std::unique_ptr<models::Decoder> d = read_folder(s.path);
-  models::write_hf_folder(d->params(), models::config_for_copy(s.path, o.dtype), s.path, o.out,
-                          o.dtype ? &*o.dtype : nullptr);
+  models::save_hf_copy(read_folder(s.path)->params(), s.path, o);
 }
 std::unique_ptr<models::Decoder> build_shape(const std::string& shape) { return build(Config::parse_shape(shape)); }
 

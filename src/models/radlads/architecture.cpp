@@ -53,12 +53,7 @@ nlohmann::json describe(models::ModelSource& s) {
 }
 
 void save(models::ModelSource& s, const models::SaveOptions& o) {
-  std::error_code ec;
-  GANDER_CHECK(!std::filesystem::equivalent(s.path, o.out, ec), o.out,
-               ": the output is the model's own folder; give another");
-  const std::unique_ptr<models::Decoder> d = read_folder(s.path);
-  models::write_hf_folder(d->params(), models::config_for_copy(s.path, o.dtype), s.path, o.out,
-                          o.dtype ? &*o.dtype : nullptr);
+  models::save_hf_copy(read_folder(s.path)->params(), s.path, o);
 }
 
 std::unique_ptr<models::Decoder> read_weights(models::ModelSource& s) { return read_folder(s.path); }
@@ -69,11 +64,12 @@ models::ConvertedStudent student_of_rwkv7(const models::Decoder& teacher, const 
   const qwen2::Config t = qwen2::Config::from_json(
       io::JsonConfig::load((std::filesystem::path(teacher.info().source) / "config.json").string()));
   Config c = Config::for_teacher(t, MixerKind::Rwkv7);
-  for (const auto& [key, v] : options.empty() ? decltype(parse_shape_items("")){} : parse_shape_items(options)) {
-    if (key == "A") c.attention_layers = v;
-    else if (key == "G") c.balance_state = false, c.groupnorm_att = true;
-    else fail("model.convert 'rad_rwkv7:", options, "': unknown option '", key, "' (G: GroupNorm form, A<n>: hybrid)");
-  }
+  if (!options.empty())
+    for (const auto& [key, v] : parse_shape_items(options)) {
+      if (key == "A") c.attention_layers = v;
+      else if (key == "G") c.balance_state = false, c.groupnorm_att = true;
+      else fail("model.convert 'rad_rwkv7:", options, "': unknown option '", key, "' (G: GroupNorm form, A<n>: hybrid)");
+    }
   c.check(concat("model.convert 'rad_rwkv7:", options, "'"));
   return {from_teacher(teacher, c, seed), c.to_json()};
 }
