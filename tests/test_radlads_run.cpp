@@ -126,6 +126,55 @@ TEST_F(RadladsRun, ConvertAlignThenDistill) {
   EXPECT_EQ(r.code, 0) << r.out;
 }
 
+// The protocol as one command: a recipe's steps 1, 2, 3 chained, the report (teacher and
+// student perplexity after every step, their ratio), a gate that stops the conversion, and
+// --resume going on after the gate is raised.
+TEST_F(RadladsRun, RecipeChainsTheStepsGatesAndResumes) {
+  GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/config.json");
+  shards();
+  const std::string recipe = at("r.yaml");
+  std::ofstream(recipe) << "teacher: " << teacher_ << "\nout: " << at("conv") << "\ndata:\n  train: " << at("train")
+                        << "\n  valid: " << at("valid") << "\n  seq: 64\n  batch: 4\noptimizer:\n  warmup_steps: 3\n"
+                        << "eval:\n  every: 0\n  tokens: 2048\ncheckpoint:\n  every: 5\nreport:\n  ctx: 64\n  tokens: 4096\n"
+                        << "step1:\n  steps: 12\n  gate: 1.0\nstep2:\n  steps: 12\n  lr: 3e-4\n  lr_final: 3e-4\n"
+                        << "step3:\n  steps: 4\n  seq: 128\n  batch: 2\n  lr: 3e-5\n  lr_final: 3e-5\n";
+  auto r = run_cli("convert " + recipe + " --json");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("step1 did not pass its gate"), std::string::npos) << r.out;
+  auto report = [&] { return nlohmann::json::parse(std::ifstream(at("conv/report.json"))); };
+  nlohmann::json j = report();
+  ASSERT_EQ(j["steps"].size(), 1u) << j;
+  const double teacher = j["teacher_perplexity"], after1 = j["steps"][0]["ratio"];
+  EXPECT_GT(teacher, 1.0);
+  EXPECT_GT(after1, 1.0);  // above the gate of 1
+  EXPECT_FALSE(fs::exists(at("conv/step2")));
+  // A new conversion into the same folder is refused; --resume with the gate raised goes on.
+  r = run_cli("convert " + recipe);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("holds a conversion already"), std::string::npos) << r.out;
+  r = run_cli("convert " + recipe + " --resume --set step1.gate=0 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("step1: done"), std::string::npos) << r.out;
+  j = report();
+  ASSERT_EQ(j["steps"].size(), 3u) << j;
+  EXPECT_EQ(j["steps"][2]["name"], "step3");
+  EXPECT_LT(j["steps"][1]["ratio"].get<double>(), after1) << "distillation did not bring the student closer";
+  EXPECT_EQ(j["teacher_perplexity"].get<double>(), teacher);
+  EXPECT_EQ(j["steps"][2]["tokens"], 4 * 128 * 2);
+  const nlohmann::json last = nlohmann::json::parse(r.out.substr(r.out.rfind("\n{") + 1));
+  EXPECT_EQ(last["steps"].size(), 3u);
+  EXPECT_TRUE(fs::file_size(at("conv/curves.png")) > 0);
+  r = run_cli("generate " + at("conv/step3/final") + " --prompt 'The cat' -n 4 --temperature 0");
+  EXPECT_EQ(r.code, 0) << r.out;
+  // A teacher that is not Qwen2 is refused before any step runs.
+  std::ofstream(at("bad.yaml")) << "teacher: " << at("conv/step3/final") << "\nout: " << at("bad")
+                                << "\ndata:\n  train: " << at("train") << "\n  valid: " << at("valid") << "\n";
+  r = run_cli("convert " + at("bad.yaml"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("the teacher is a rad_rwkv7 model"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(at("bad")));
+}
+
 TEST_F(RadladsRun, BadCombinationsAreRefusedBeforeAnyStep) {
   GANDER_REQUIRE_TESTDATA("qwen2/qwen2-tiny/config.json");
   shards();

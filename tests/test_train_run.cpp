@@ -96,6 +96,18 @@ TEST(TrainSchedule, WarmupThenTheScheduleOverTheRestOfTheRun) {
   EXPECT_DOUBLE_EQ(s.at(3), 1e-3 * (0.01 + 0.99 * 0.3));
 }
 
+// RADLADS Step 2a's mixer schedule: held at lr until 83.3 % of the run, a quarter cosine to
+// lr_final by 87.5 %, then held (spec/radlads.md §6.4, the code's lr_wait / lr_endpoint).
+TEST(TrainSchedule, DecayWindowHoldsBeforeAndAfter) {
+  train::Schedule s{"quarter_cosine", 1e-4, 1e-5, 0.01, 0, 1000, 0.833, 0.875};
+  EXPECT_DOUBLE_EQ(s.at(100), 1e-4);
+  EXPECT_DOUBLE_EQ(s.at(833), 1e-4);
+  const double q = (0.854 - 0.833) / (0.875 - 0.833);
+  EXPECT_NEAR(s.at(854), 1e-5 + (1e-4 - 1e-5) * std::cos(std::numbers::pi * q / 2), 1e-15);
+  EXPECT_NEAR(s.at(875), 1e-5, 1e-15);
+  EXPECT_NEAR(s.at(999), 1e-5, 1e-15);
+}
+
 // A learnable stream of ids below 97 (a noisy walk: next = 7 * prev + 0..2 mod 97), as a shard.
 void write_walk_shard(const std::string& prefix, int64_t tokens, uint64_t seed, int32_t vocab = 97) {
   io::BinidxWriter w(prefix, io::TokenWidth::U16);

@@ -47,6 +47,24 @@ TEST(Trainer, FrozenParametersStayAndTheOthersMove) {
   }
 }
 
+// RADLADS' two learning-rate groups: the mixers at their own rate (here 0: they stay), the rest
+// at the main one.
+TEST(Trainer, TheMixerGroupFollowsItsOwnLearningRate) {
+  auto m = small_rwkv7();
+  train::TrainerConfig c;
+  c.adam.mixer_lr = 0.0;
+  train::Trainer t(*m, c, train::rwkv7_groups(0.0, 2.0, {"blocks.*.att.*"}));
+  std::vector<Tensor> before;
+  for (const models::Param& p : m->params().params) before.push_back(p.slot->clone());
+  const Batch b = counting(2 * 20, 97);
+  for (int i = 0; i < 2; ++i) t.step(b.view(2, 20));
+  const auto& params = m->params().params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const bool mixer = params[i].name.find(".att.") != std::string::npos;
+    EXPECT_EQ(test::max_diff(before[i], *params[i].slot) > 0, !mixer) << params[i].name;
+  }
+}
+
 TEST(Trainer, APatternThatMatchesNothingIsAnError) {
   auto m = small_rwkv7();
   train::TrainerConfig c;

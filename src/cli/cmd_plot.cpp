@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/curves.h"
 #include "core/error.h"
 #include "io/atomic_file.h"
 
@@ -140,6 +141,22 @@ void draw(const std::vector<Curves>& runs, const std::string& out, const std::st
 
 }  // namespace
 
+void draw_curves(const std::vector<std::string>& files, const std::string& out) {
+  const std::string ext = std::filesystem::path(out).extension().string();
+  GANDER_CHECK(ext == ".png" || ext == ".svg", out, ": the picture must be a .png or an .svg");
+  std::vector<Curves> runs;
+  for (const std::string& f : files) runs.push_back(read_metrics(f));
+  io::check_writable(out, "picture");
+  // PLplot writes the file itself: it goes to a temporary beside the target, renamed when whole.
+  const std::string tmp = out + ".tmp-plot" + ext;
+  draw(runs, tmp, ext == ".png" ? "pngcairo" : "svgcairo");
+  std::error_code ec;
+  GANDER_CHECK(std::filesystem::exists(tmp, ec) && std::filesystem::file_size(tmp, ec) > 0, out,
+               ": the plotting library wrote nothing (is PLplot's cairo driver, plplot-driver-cairo, installed?)");
+  std::filesystem::rename(tmp, out, ec);
+  GANDER_CHECK(!ec, out, ": ", ec.message());
+}
+
 void register_plot(CLI::App& app) {
   auto* cmd = app.add_subcommand("plot", "Draw training curves (loss, validation loss, learning rate against tokens) "
                                          "from gander train's metrics.jsonl files");
@@ -148,20 +165,8 @@ void register_plot(CLI::App& app) {
   cmd->add_option("metrics", *files, "metrics.jsonl files (several runs are overlaid with a legend)")->required();
   cmd->add_option("-o,--out", *out, "The picture: FILE.png or FILE.svg")->required();
   cmd->callback([files, out] {
-    const std::string ext = std::filesystem::path(*out).extension().string();
-    GANDER_CHECK(ext == ".png" || ext == ".svg", *out, ": the picture must be a .png or an .svg");
-    std::vector<Curves> runs;
-    for (const std::string& f : *files) runs.push_back(read_metrics(f));
-    io::check_writable(*out, "picture");
-    // PLplot writes the file itself: it goes to a temporary beside the target, renamed when whole.
-    const std::string tmp = *out + ".tmp-plot" + ext;
-    draw(runs, tmp, ext == ".png" ? "pngcairo" : "svgcairo");
-    std::error_code ec;
-    GANDER_CHECK(std::filesystem::exists(tmp, ec) && std::filesystem::file_size(tmp, ec) > 0, *out,
-                 ": the plotting library wrote nothing (is PLplot's cairo driver, plplot-driver-cairo, installed?)");
-    std::filesystem::rename(tmp, *out, ec);
-    GANDER_CHECK(!ec, *out, ": ", ec.message());
-    std::printf("wrote %s (%zu run%s)\n", out->c_str(), runs.size(), runs.size() == 1 ? "" : "s");
+    draw_curves(*files, *out);
+    std::printf("wrote %s (%zu run%s)\n", out->c_str(), files->size(), files->size() == 1 ? "" : "s");
   });
 }
 

@@ -1,5 +1,7 @@
 #include "train/adamw.h"
 
+#include <fnmatch.h>
+
 #include <cmath>
 
 namespace gander::train {
@@ -11,6 +13,15 @@ Grouping rwkv7_groups(double weight_decay, double lr_scale_w0) {
     for (int64_t d : p.shape) non_unit += d != 1;
     if (non_unit >= 2 && p.name.find(".weight") != std::string::npos) return ParamGroup{1.0, weight_decay};
     return ParamGroup{1.0, 0.0};
+  };
+}
+
+Grouping rwkv7_groups(double weight_decay, double lr_scale_w0, std::vector<std::string> mixer_globs) {
+  const Grouping base = rwkv7_groups(weight_decay, lr_scale_w0);
+  return [=](const models::Param& p) {
+    ParamGroup g = base(p);
+    for (const std::string& glob : mixer_globs) g.mixer = g.mixer || fnmatch(glob.c_str(), p.name.c_str(), 0) == 0;
+    return g;
   };
 }
 
@@ -61,7 +72,7 @@ void AdamW::step(const std::vector<const Tensor*>& grads) {
     float* p = t.value->data<float>();
     const float* pg = grads[i]->data<float>();
     float *m = t.m.data(), *v = t.v.data();
-    const double lr = c_.lr * t.group.lr_scale, decay = 1.0 - lr * t.group.weight_decay;
+    const double lr = (t.group.mixer && c_.mixer_lr >= 0 ? c_.mixer_lr : c_.lr) * t.group.lr_scale, decay = 1.0 - lr * t.group.weight_decay;
     const float b1 = float(c_.beta1), b2 = float(c_.beta2);
     const int64_t n = t.value->numel();
 #pragma omp parallel for simd schedule(static) if (n > 65536)

@@ -13,11 +13,14 @@ namespace gander::train {
 
 struct AdamWConfig {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.99, eps = 1e-8;
+  double mixer_lr = -1;  // the learning rate of the mixer group (RADLADS' lr2); negative: lr
 };
 
-// A parameter's group: its learning-rate scale and weight decay.
+// A parameter's group: its learning-rate scale and weight decay, and whether it follows the
+// mixers' learning rate (RADLADS' layerwise_lr: names with ".self_attn.") instead of the main one.
 struct ParamGroup {
   double lr_scale = 1.0, weight_decay = 0.0;
+  bool mixer = false;
 };
 using Grouping = std::function<ParamGroup(const models::Param&)>;
 
@@ -25,6 +28,8 @@ using Grouping = std::function<ParamGroup(const models::Param&)>;
 // "att.w0" at lr_scale_w0 (the trainer's 2x) without decay; matrices of two or more non-unit
 // dimensions named "*.weight" with `weight_decay`; everything else plain. Names are the official ones.
 Grouping rwkv7_groups(double weight_decay, double lr_scale_w0 = 2.0);
+// The same, and the parameters matching any of `mixer_globs` in the mixer group.
+Grouping rwkv7_groups(double weight_decay, double lr_scale_w0, std::vector<std::string> mixer_globs);
 
 // One tensor the optimizer moves: f32, writable, with its moments.
 struct AdamWTarget {

@@ -187,7 +187,15 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
     tc.objective = [&](const models::Decoder& d, const models::TrainBatch& b, models::Gradients& g) {
       return d.distill_step(*teacher, b, g, tc.loss);
     };
-  Trainer trainer(*model, tc, rwkv7_groups(c.weight_decay, c.lr_scale_w0));
+  Trainer trainer(*model, tc, rwkv7_groups(c.weight_decay, c.lr_scale_w0, c.mixer_lr < 0 ? std::vector<std::string>{} : c.mixer_params));
+  if (c.mixer_lr >= 0) {
+    int64_t mixer = 0;
+    for (const AdamWTarget& t : trainer.optimizer().targets()) mixer += t.group.mixer;
+    std::string globs;
+    for (const std::string& g : c.mixer_params) globs += (globs.empty() ? "" : ", ") + g;
+    GANDER_CHECK(mixer > 0, "optimizer.mixer_lr: no trained parameter matches optimizer.mixer_params (", globs,
+                 "); names look like '", model->params().params.front().name, "'");
+  }
   model->allow_training_forward();
   RunState st{0, 0, 0, arch->name, model->info().shape, c.trajectory_fingerprint()};
   if (resume) {
@@ -201,7 +209,9 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
   const int64_t total = c.total_steps();
   GANDER_CHECK(st.step <= total, latest, ": the checkpoint is at step ", st.step, ", past this run's ", total,
                " steps (raise run.steps or run.tokens to go on)");
-  const Schedule schedule{c.schedule, c.lr, c.lr_final, c.warmup_from, c.warmup_steps, total};
+  const Schedule schedule{c.schedule, c.lr, c.lr_final, c.warmup_from, c.warmup_steps, total, c.decay_start, c.decay_end};
+  const Schedule mixer_schedule{c.schedule,     c.mixer_lr, c.mixer_lr_final, c.warmup_from,
+                                c.warmup_steps, total,      c.decay_start,    c.decay_end};
   std::optional<MetricsFile> metrics;
   if (lead) metrics.emplace(metrics_path);
   note(concat(arch->name, " ", model->info().shape, ": ", trainer.trained_parameters(), " trained values",
@@ -274,6 +284,7 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
     }
     const double lr = schedule.at(s);
     trainer.set_lr(lr);
+    if (c.mixer_lr >= 0) trainer.set_mixer_lr(mixer_schedule.at(s));
     const StepResult r = trainer.step(batches);
     const double dt = now_seconds() - t0;
     st.step = s + 1;

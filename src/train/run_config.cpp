@@ -113,8 +113,8 @@ KeyDef boolean(const char* name, bool RunConfig::*m, const char* def, const char
           [m](RunConfig& c, const YAML::Node& n, const std::string& w) { c.*m = as_bool(n, w); },
           [m](const RunConfig& c) { return std::string(c.*m ? "true" : "false"); }};
 }
-KeyDef list(const char* name, std::vector<std::string> RunConfig::*m, const char* doc) {
-  return {{name, "list of strings", "[]", doc},
+KeyDef list(const char* name, std::vector<std::string> RunConfig::*m, const char* doc, const char* def = "[]") {
+  return {{name, "list of strings", def, doc},
           [m](RunConfig& c, const YAML::Node& n, const std::string& w) { c.*m = as_list(n, w); },
           [m](const RunConfig& c) { return join(c.*m); }};
 }
@@ -185,6 +185,18 @@ const std::vector<KeyDef>& key_defs() {
              "RWKV's L2Wrap factor on the largest logit (the official trainer: 1e-4)", 0, 1),
       number("optimizer.lr_scale_w0", &RunConfig::lr_scale_w0, "2.0",
              "Learning-rate multiple of RWKV-7's att.w0 (the official trainer's 2x)", 0, 1e3),
+      number("optimizer.mixer_lr", &RunConfig::mixer_lr, "-1",
+             "Peak learning rate of the parameters in optimizer.mixer_params (RADLADS' lr2; Step 2a's 1e-4); "
+             "negative: optimizer.lr",
+             -1, 1e3),
+      number("optimizer.mixer_lr_final", &RunConfig::mixer_lr_final, "-1",
+             "Final learning rate of the mixer parameters; negative: optimizer.lr_final", -1, 1e3),
+      list("optimizer.mixer_params", &RunConfig::mixer_params,
+           "Globs of the parameters optimizer.mixer_lr applies to (RADLADS' sequence mixers)", "[*.self_attn.*]"),
+      number("optimizer.decay_start", &RunConfig::decay_start, "0",
+             "Fraction of the run (after warmup) the schedule starts moving from lr at (RADLADS' lr_wait)", 0, 1),
+      number("optimizer.decay_end", &RunConfig::decay_end, "1",
+             "Fraction of the run the schedule reaches lr_final at and holds from (RADLADS' lr_endpoint)", 0, 1),
       integer("eval.every", &RunConfig::eval_every, "100", "Validation every this many steps (and at the end); 0: "
                                                            "only at the end"),
       integer("eval.tokens", &RunConfig::eval_tokens, "65536", "Most validation tokens scored (windows of data.seq)"),
@@ -248,11 +260,34 @@ void validate(const RunConfig& c, const std::string& source) {
   GANDER_CHECK(c.objective != "lm" || c.teacher.empty(), source, ": model.teacher is given, but model.objective lm "
                "trains without a teacher (align or distill use it)");
   GANDER_CHECK(c.objective == "lm" || !c.state_tuning, source, ": model.state_tuning trains with the lm objective only");
+  GANDER_CHECK(c.decay_start < c.decay_end, source, ": optimizer.decay_start ", c.decay_start,
+               " must be below optimizer.decay_end ", c.decay_end);
+  GANDER_CHECK((c.mixer_lr < 0) == (c.mixer_lr_final < 0), source,
+               ": give both optimizer.mixer_lr and optimizer.mixer_lr_final, or neither");
   GANDER_CHECK(c.micro_batch == 0 || c.batch % c.micro_batch == 0, source, ": data.batch ", c.batch,
                " is not a multiple of data.micro_batch ", c.micro_batch);
 }
 
 }  // namespace
+
+void apply_run_key(RunConfig& config, const std::string& key, const YAML::Node& value, const std::string& where) {
+  apply(config, key, value, where);
+}
+int64_t yaml_integer(const YAML::Node& node, const std::string& where, int64_t lo, int64_t hi) {
+  return as_integer(node, where, lo, hi);
+}
+double yaml_number(const YAML::Node& node, const std::string& where, double lo, double hi) {
+  return as_number(node, where, lo, hi);
+}
+std::string run_key_value(const RunConfig& config, const std::string& key) {
+  const KeyDef* k = find_key(key);
+  GANDER_CHECK(k, "internal: no run key '", key, "'");
+  return k->get(config);
+}
+void validate_run_config(const RunConfig& config, const std::string& source) { validate(config, source); }
+std::string yaml_where(const std::string& source, const YAML::Node& node, const std::string& key) {
+  return where_of(source, node, key);
+}
 
 int64_t RunConfig::total_steps() const {
   return steps > 0 ? steps : (tokens + tokens_per_step() - 1) / tokens_per_step();

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace YAML {
+class Node;
+}
+
 namespace gander::train {
 
 struct RunConfig {
@@ -39,6 +43,11 @@ struct RunConfig {
   double warmup_from = 0.01;
   double beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 0.0, grad_clip = 1.0, l2wrap = 0.0;
   double lr_scale_w0 = 2.0;
+  // RADLADS: the mixers' own learning rate (negative: optimizer.lr's schedule), the parameters
+  // it applies to, and the window of the progress the schedules decay over (lr_wait, lr_endpoint).
+  double mixer_lr = -1, mixer_lr_final = -1;
+  std::vector<std::string> mixer_params = {"*.self_attn.*"};
+  double decay_start = 0.0, decay_end = 1.0;
   // eval
   int64_t eval_every = 100, eval_tokens = 65536;
   // checkpoint
@@ -62,6 +71,18 @@ const std::vector<ConfigKey>& config_keys();
 // Reads `path` (YAML), then applies each "key=value" override (the value read as YAML). Checks
 // every key, type and range; throws naming the file, line and key.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+// One key of the table set from a YAML value ("optimizer.lr"); `where` opens any error. For
+// files that hold run keys among their own (a RADLADS recipe).
+void apply_run_key(RunConfig& config, const std::string& key, const YAML::Node& value, const std::string& where);
+// A YAML scalar read as the table reads its integers and numbers: the whole text, within [lo, hi].
+int64_t yaml_integer(const YAML::Node& node, const std::string& where, int64_t lo, int64_t hi);
+double yaml_number(const YAML::Node& node, const std::string& where, double lo, double hi);
+// A key's value as the table writes it ("optimizer.lr" -> "0.0006").
+std::string run_key_value(const RunConfig& config, const std::string& key);
+// The checks across keys that parse_run_config makes at the end; `source` opens any error.
+void validate_run_config(const RunConfig& config, const std::string& source);
+// "FILE:LINE: key 'a.b'" for a value of a YAML file.
+std::string yaml_where(const std::string& source, const YAML::Node& node, const std::string& key);
 // From YAML text (tests); `source` names it in errors.
 RunConfig parse_run_config(const std::string& yaml, const std::string& source,
                            const std::vector<std::string>& overrides = {});

@@ -10,7 +10,9 @@ namespace gander::train {
 
 double Schedule::at(int64_t step) const {
   const double span = double(std::max<int64_t>(total_steps - warmup_steps, 1));
-  const double p = std::clamp(double(step - warmup_steps) / span, 0.0, 1.0);
+  const double progress = std::clamp(double(step - warmup_steps) / span, 0.0, 1.0);
+  const double window = std::max(decay_end - decay_start, 1e-12);
+  const double p = std::clamp((progress - decay_start) / window, 0.0, 1.0);
   double base;
   if (kind == "constant") base = lr;
   else if (kind == "linear") base = lr + (lr_final - lr) * p;

@@ -60,6 +60,7 @@ class Trainer {
   const models::Gradients& gradients() const { return grads_; }
   int64_t trained_parameters() const;  // elements
   void set_lr(double lr) { opt_.config().lr = lr; }
+  void set_mixer_lr(double lr) { opt_.config().mixer_lr = lr; }
   AdamW& optimizer() { return opt_; }
   // State tuning: the state being tuned (undefined otherwise).
   models::SequenceState& initial_state() { return initial_; }
