@@ -173,6 +173,18 @@ TEST_F(RadladsRun, RecipeChainsTheStepsGatesAndResumes) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("the teacher is a rad_rwkv7 model"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(at("bad")));
+  // Shards of another tokenizer than the teacher's are refused before the teacher is scored.
+  GANDER_REQUIRE_TESTDATA("rwkv7/tokenizer/rwkv_vocab_v20230424.txt");
+  r = run_cli("data build --tokenizer " + test::testdata("rwkv7/tokenizer/rwkv_vocab_v20230424.txt") + " " + at("valid.txt") +
+              " -o " + at("world"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ofstream(at("bad.yaml")) << "teacher: " << teacher_ << "\nout: " << at("bad") << "\ndata:\n  train: "
+                                << at("world") << "\n  valid: " << at("valid") << "\n";
+  r = run_cli("convert " + at("bad.yaml"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find(at("world")), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("validation perplexity"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(at("bad")));
 }
 
 TEST_F(RadladsRun, BadCombinationsAreRefusedBeforeAnyStep) {

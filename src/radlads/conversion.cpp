@@ -43,9 +43,16 @@ double median_tokens_per_s(const std::string& metrics) {
 
 // The validation tokens the report scores: the recipe's validation shard, else the held-out
 // tail of the training shard (the runs' own split), at most report_tokens + 1 of them.
+// The shards are checked against the teacher's tokenizer here, before the teacher is scored.
 std::vector<int32_t> validation_tokens(const Recipe& r, int64_t vocab) {
+  std::string tok_path = r.steps.front().run.tokenizer;
+  std::error_code ec;
+  if (tok_path.empty() && fs::exists(fs::path(r.teacher) / "tokenizer.json", ec))
+    tok_path = (fs::path(r.teacher) / "tokenizer.json").string();
+  const std::unique_ptr<Tokenizer> tok = tok_path.empty() ? nullptr : load_tokenizer(tok_path);
+  const data::TokenShard checked(r.data_train, tok.get(), vocab);  // the training shard too
   const bool own = !r.data_valid.empty();
-  const data::TokenShard shard(own ? r.data_valid : r.data_train, nullptr, vocab);
+  const data::TokenShard shard(own ? r.data_valid : r.data_train, tok.get(), vocab);
   int64_t from = 0, have = shard.tokens();
   if (!own) {
     GANDER_CHECK(r.valid_tokens > 0, r.source,

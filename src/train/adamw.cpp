@@ -72,7 +72,8 @@ void AdamW::step(const std::vector<const Tensor*>& grads) {
     float* p = t.value->data<float>();
     const float* pg = grads[i]->data<float>();
     float *m = t.m.data(), *v = t.v.data();
-    const double lr = (t.group.mixer && c_.mixer_lr >= 0 ? c_.mixer_lr : c_.lr) * t.group.lr_scale, decay = 1.0 - lr * t.group.weight_decay;
+    const double base = t.group.mixer && c_.mixer_lr >= 0 ? c_.mixer_lr : c_.lr;
+    const double lr = base * t.group.lr_scale, decay = 1.0 - lr * t.group.weight_decay;
     const float b1 = float(c_.beta1), b2 = float(c_.beta2);
     const int64_t n = t.value->numel();
 #pragma omp parallel for simd schedule(static) if (n > 65536)

@@ -187,7 +187,8 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
     tc.objective = [&](const models::Decoder& d, const models::TrainBatch& b, models::Gradients& g) {
       return d.distill_step(*teacher, b, g, tc.loss);
     };
-  Trainer trainer(*model, tc, rwkv7_groups(c.weight_decay, c.lr_scale_w0, c.mixer_lr < 0 ? std::vector<std::string>{} : c.mixer_params));
+  const std::vector<std::string> mixers = c.mixer_lr < 0 ? std::vector<std::string>{} : c.mixer_params;
+  Trainer trainer(*model, tc, rwkv7_groups(c.weight_decay, c.lr_scale_w0, mixers));
   if (c.mixer_lr >= 0) {
     int64_t mixer = 0;
     for (const AdamWTarget& t : trainer.optimizer().targets()) mixer += t.group.mixer;
@@ -209,7 +210,8 @@ RunResult run_training(const RunConfig& c, bool resume, Communicator& comm, cons
   const int64_t total = c.total_steps();
   GANDER_CHECK(st.step <= total, latest, ": the checkpoint is at step ", st.step, ", past this run's ", total,
                " steps (raise run.steps or run.tokens to go on)");
-  const Schedule schedule{c.schedule, c.lr, c.lr_final, c.warmup_from, c.warmup_steps, total, c.decay_start, c.decay_end};
+  const Schedule schedule{c.schedule,     c.lr, c.lr_final,      c.warmup_from,
+                          c.warmup_steps, total, c.decay_start, c.decay_end};
   const Schedule mixer_schedule{c.schedule,     c.mixer_lr, c.mixer_lr_final, c.warmup_from,
                                 c.warmup_steps, total,      c.decay_start,    c.decay_end};
   std::optional<MetricsFile> metrics;
