@@ -166,6 +166,15 @@ TEST_F(RadladsRun, RecipeChainsTheStepsGatesAndResumes) {
   EXPECT_TRUE(fs::file_size(at("conv/curves.png")) > 0);
   r = run_cli("generate " + at("conv/step3/final") + " --prompt 'The cat' -n 4 --temperature 0");
   EXPECT_EQ(r.code, 0) << r.out;
+  // Redoing a step: its folder removed, the steps after it must go too; then it runs again.
+  fs::remove_all(at("conv/step2"));
+  r = run_cli("convert " + recipe + " --resume");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find(at("conv/step3") + ": comes after step2"), std::string::npos) << r.out;
+  fs::remove_all(at("conv/step3"));
+  r = run_cli("convert " + recipe + " --resume --set step1.gate=0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(report()["steps"].size(), 3u);
   // A teacher that is not Qwen2 is refused before any step runs.
   std::ofstream(at("bad.yaml")) << "teacher: " << at("conv/step3/final") << "\nout: " << at("bad")
                                 << "\ndata:\n  train: " << at("train") << "\n  valid: " << at("valid") << "\n";

@@ -151,6 +151,11 @@ ConversionReport run_conversion(const Recipe& recipe, bool resume, train::Commun
       GANDER_CHECK(i < recipe.steps.size() && report.steps[i].name == recipe.steps[i].name, report_path,
                    ": its step ", report.steps[i].name, " is not the recipe's step ", i + 1,
                    " (the recipe's steps changed; convert into another out)");
+    // Only the step that was running may have a folder: a later one would continue from a student
+    // the redone steps no longer lead to.
+    for (size_t i = report.steps.size() + 1; i < recipe.steps.size(); ++i)
+      GANDER_CHECK(!fs::exists(recipe.steps[i].run.out, ec), recipe.steps[i].run.out, ": comes after ",
+                   recipe.steps[report.steps.size()].name, ", which runs again; remove it to --resume");
   } else {
     bool used = fs::exists(report_path, ec);
     for (const RecipeStep& s : recipe.steps) used = used || fs::exists(s.run.out, ec);
