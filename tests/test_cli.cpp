@@ -35,6 +35,9 @@ TEST(Cli, BenchReportsSpeedsAndShares) {
   for (const char* key : {"prefill_tokens_per_s", "decode_tokens_per_s", "read_bandwidth_gbs", "matmul_peak_gflops",
                           "prefill_fraction_of_matmul_peak", "decode_fraction_of_ceiling", "peak_rss_mib"})
     EXPECT_GT(j[key].get<double>(), 0) << key;
+  // The chunked prefill and the token-by-token step agree on the last logits.
+  EXPECT_GT(j["prefill_vs_step_logit_scale"].get<double>(), 0);
+  EXPECT_LT(j["prefill_vs_step_max_diff"].get<double>(), 1e-3 * j["prefill_vs_step_logit_scale"].get<double>());
   expect_error(run("bench --random rwkv7:L2,D128,V512 --reps 0"), "--reps");
 }
 

@@ -3,7 +3,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <span>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -85,6 +87,23 @@ void register_bench(CLI::App& app) {
       model->feed(one, logits);
     }
     const double rss_mib = peak_rss_mib();
+    // The two execution paths on the same tokens: the chunked prefill (matrix products) and the
+    // token-by-token step (matrix-vector products, the recurrence or KV cache one row at a time)
+    // must give the same last logits; a bf16 prefill differs by its rounding.
+    double path_diff = -1, logit_scale = 0;
+    if (const size_t n = std::min<size_t>(prompt.size(), 16); n > 1) {
+      Tensor chunked, stepped;
+      model->reset();
+      model->feed(std::span<const int32_t>(prompt.data(), n), chunked);
+      model->reset();
+      for (size_t i = 0; i < n; ++i) model->feed(std::span<const int32_t>(prompt.data() + i, 1), stepped);
+      const auto a = chunked.to_f32_vector(), b = stepped.to_f32_vector();
+      path_diff = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        path_diff = std::max(path_diff, std::fabs(double(a[i]) - b[i]));
+        logit_scale = std::max(logit_scale, std::fabs(double(b[i])));
+      }
+    }
     // The machine's limits drift over seconds on a shared host, so each repetition probes the read
     // bandwidth just before it runs and the matrix peak just after (a second of full-rate AMX work
     // right before slowed the prefill that followed by ~15 %), and its shares are taken against
@@ -146,6 +165,10 @@ void register_bench(CLI::App& app) {
                         {"read_bandwidth_gbs", bw_med}, {"decode_ceiling_tokens_per_s", ceiling},
                         {"decode_fraction_of_ceiling", dec_frac}, {"peak_rss_mib", rss_mib},
                         {"weights_mib", double(model->weight_bytes()) / 1048576.0}};
+    if (path_diff >= 0) {
+      j["prefill_vs_step_max_diff"] = path_diff;  // last logits, chunked prefill vs one token at a time
+      j["prefill_vs_step_logit_scale"] = logit_scale;
+    }
     StdoutWriter out;
     if (*as_json) {
       out.write(j.dump(2) + "\n");
@@ -166,6 +189,9 @@ void register_bench(CLI::App& app) {
       if (dec_frac > 1) std::printf("         %s\n", over_ceiling_note(model->weight_bytes()).c_str());
       std::printf("         medians of %d repetitions; shares against the limits probed beside each\n", *reps);
       std::printf("memory:  peak RSS %.0f MiB (weights %.0f MiB)\n", rss_mib, double(model->weight_bytes()) / 1048576.0);
+      if (path_diff >= 0)
+        std::printf("paths:   chunked prefill vs one token at a time over %zu tokens: last logits differ by %.2e (largest %.2f)\n",
+                    std::min<size_t>(prompt.size(), 16), path_diff, logit_scale);
     }
     if (!json_path->empty()) io::write_file(*json_path, j.dump(2) + "\n");
   });

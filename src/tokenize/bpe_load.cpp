@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "io/read_file.h"
 #include "tokenize/bpe.h"
+#include "tokenize/byte_level.h"
 #include "tokenize/json_field.h"
 #include "tokenize/utf8.h"
 
@@ -14,17 +15,6 @@ namespace gander {
 
 namespace {
 using json = nlohmann::json;
-
-// GPT-2's reversible map from bytes to printable code points.
-std::vector<uint32_t> byte_to_codepoint() {
-  std::vector<uint32_t> m(256);
-  uint32_t extra = 256;
-  for (uint32_t b = 0; b < 256; ++b) {
-    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-    m[b] = printable ? b : extra++;
-  }
-  return m;
-}
 
 // Decodes a byte-level token string back to raw bytes; returns false if a character is not in the map.
 bool byte_level_decode(const std::string& s, const std::unordered_map<uint32_t, uint8_t>& inverse, std::string& out) {
