@@ -74,8 +74,9 @@ std::string stories_jsonl(uint64_t first, int64_t count) {
   return out;
 }
 
-// Wraps text at `width` columns after `indent`.
-void print_wrapped(const std::string& label, const std::string& text, size_t width = 96) {
+// Prints `text` after `label`, wrapped at `width` columns under the label's indent.
+void print_wrapped(const std::string& label, std::string text, size_t width = 96) {
+  if (!text.empty() && text[0] == ' ') text.erase(0, 1);
   std::string line = label;
   const std::string indent(label.size(), ' ');
   size_t i = 0;
@@ -157,7 +158,7 @@ void register_demo(CLI::App& app) {
     prepare_folder(dir);
 
     // 1. The stories, and a tokenizer that holds every piece of them as one token.
-    std::printf("[1/5] %lld training stories and %lld held-out ones from a procedural grammar; a byte-level BPE\n",
+    std::printf("[1/5] Data: %lld training stories and %lld held-out ones from a procedural grammar, and a tokenizer\n",
                 (long long)plan.train_stories, (long long)plan.valid_stories);
     io::make_output_folder(in("data"));
     io::make_output_folder(in("tokenizer"));
