@@ -36,7 +36,12 @@ qwen2::Config teacher_config() {
   return c;
 }
 
-radlads::Config student_config(TimeMix7Config::Form form) {
+radlads::Config student_config(TimeMix7Config::Form form, bool rwkv6 = false) {
+  if (rwkv6) {  // the README's RAD-RWKV6: token shift of rank 8 (x5), decay rank 16, no RoPE
+    radlads::Config c = radlads::Config::for_teacher(teacher_config(), radlads::MixerKind::Rwkv6);
+    c.rank_tokenshift = 8, c.rank_decay = 16;
+    return c;
+  }
   radlads::Config c = radlads::Config::for_teacher(teacher_config(), radlads::MixerKind::Rwkv7);
   c.rank_decay = 16, c.rank_iclr = 24, c.rank_value = 8, c.rank_gate = 40;  // the README's ranks
   c.balance_state = form == TimeMix7Config::Form::RadBalanced;
@@ -47,8 +52,9 @@ radlads::Config student_config(TimeMix7Config::Form form) {
 // The student's weights are `init`'s, where `override_file` (if given) does not replace them.
 // for_training: f32 row-major master weights instead of the inference layout.
 std::shared_ptr<models::Decoder> load_student(TimeMix7Config::Form form, const std::string& init,
-                                              const std::string& override_file = "", bool for_training = false) {
-  std::shared_ptr<models::Decoder> d = radlads::build(student_config(form));
+                                              const std::string& override_file = "", bool for_training = false,
+                                              bool rwkv6 = false) {
+  std::shared_ptr<models::Decoder> d = radlads::build(student_config(form, rwkv6));
   io::Checkpoint ck = io::load_checkpoint(init);
   if (!override_file.empty()) {
     const io::Checkpoint over = io::load_checkpoint(override_file);
@@ -111,6 +117,7 @@ struct Student {
   TimeMix7Config::Form form;
   const char* init;      // student_init.safetensors of this folder
   const char* override;  // the perturbed mixer parameters, or ""
+  bool rwkv6 = false;    // RAD-RWKV6 (form unused)
 };
 
 class RadStudent : public testing::TestWithParam<Student> {};
@@ -121,7 +128,7 @@ TEST_P(RadStudent, LogitsMatchTheirCodeAloneAndBatched) {
   const Student& s = GetParam();
   GANDER_REQUIRE_TESTDATA(concat("radlads/", s.folder, "/step2_logits.npy"));
   const std::string over = *s.override ? rad(s.override) : "";
-  models::Context ctx(load_student(s.form, rad(s.init), over));
+  models::Context ctx(load_student(s.form, rad(s.init), over, false, s.rwkv6));
   const Tensor ref = io::load_npy(rad(concat(s.folder, "/step2_logits.npy")));  // [B, T, V]
   const auto ids = batch();
   const int64_t B = int64_t(ids.size()), T = int64_t(ids[0].size()), V = ref.dim(2);
@@ -154,7 +161,7 @@ TEST_P(RadStudent, LogitsMatchTheirCodeAloneAndBatched) {
 TEST_P(RadStudent, TrainingLossIsTheCrossEntropyOfTheirLogits) {
   const Student& s = GetParam();
   GANDER_REQUIRE_TESTDATA(concat("radlads/", s.folder, "/step2_logits.npy"));
-  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
+  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true, s.rwkv6);
   const Tensor ref = io::load_npy(rad(concat(s.folder, "/step2_logits.npy")));  // [B, T, V]
   const auto seqs = batch();
   const int64_t B = int64_t(seqs.size()), T = int64_t(seqs[0].size()), V = ref.dim(2);
@@ -183,7 +190,10 @@ INSTANTIATE_TEST_SUITE_P(
                             "rad_rwkv7_balanced/student_init.safetensors", ""},
                     Student{"rad_rwkv7_balanced_perturbed", TimeMix7Config::Form::RadBalanced,
                             "rad_rwkv7_balanced/student_init.safetensors",
-                            "rad_rwkv7_balanced_perturbed/mixer_params.safetensors"}),
+                            "rad_rwkv7_balanced_perturbed/mixer_params.safetensors"},
+                    Student{"rad_rwkv6", TimeMix7Config::Form::RadBalanced, "rad_rwkv6/student_init.safetensors", "", true},
+                    Student{"rad_rwkv6_perturbed", TimeMix7Config::Form::RadBalanced, "rad_rwkv6/student_init.safetensors",
+                            "rad_rwkv6_perturbed/mixer_params.safetensors", true}),
     [](const testing::TestParamInfo<Student>& i) { return std::string(i.param.folder); });
 
 // The balanced form has no GroupNorm: a file that carries ln_x for it is not understood.
@@ -247,7 +257,7 @@ void expect_gradients(const models::Decoder& d, const models::Gradients& g, cons
 using StepFn = double (models::Decoder::*)(const models::Decoder&, const models::TrainBatch&, models::Gradients&,
                                            const models::TrainOptions&) const;
 void expect_step(const Student& s, const char* step, StepFn run, const std::function<bool(const models::Param&)>& trains) {
-  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true);
+  std::shared_ptr<models::Decoder> d = load_student(s.form, rad(s.init), *s.override ? rad(s.override) : "", true, s.rwkv6);
   std::shared_ptr<models::Decoder> teacher = load_teacher(true);
   models::Gradients g(d->params(), trains);
   const FlatBatch b = flat_batch();
@@ -314,6 +324,73 @@ TEST(RadInit, FromTheTeacherAsTheirCodeInitialises) {
     EXPECT_EQ(checked + 3, int(want.size())) << folder;
     EXPECT_EQ(ours.size(), want.size() - 3) << folder;  // nothing more than theirs
   }
+}
+
+// RAD-RWKV6: the formulas exactly (time_maa_x 1, the other mixes and first LoRA matrices 0, the
+// decay curve), the random ones by their distribution (time_maa_w2 and time_decay_w2 U(-0.01,
+// 0.01), the gate Kaiming-uniform within 1/sqrt(D)), everything else the teacher's.
+TEST(RadInit, Rwkv6FromTheTeacherAsTheirCodeInitialises) {
+  GANDER_REQUIRE_TESTDATA("radlads/rad_rwkv6/student_init.safetensors");
+  std::shared_ptr<models::Decoder> teacher = load_teacher(true);
+  const std::unique_ptr<models::Decoder> d =
+      radlads::from_teacher(*teacher, student_config(TimeMix7Config::Form::RadBalanced, true), 1337);
+  const io::Checkpoint want = io::load_checkpoint(rad("rad_rwkv6/student_init.safetensors"));
+  std::map<std::string, Tensor> ours;
+  for (auto& [name, t] : models::stored_tensors(d->params(), models::Naming::Hf, nullptr)) ours[name] = t;
+  EXPECT_EQ(ours.size(), want.size());
+  for (const std::string& n : want.names()) {
+    ASSERT_TRUE(ours.count(n)) << n;
+    const Tensor& got = ours[n];
+    const Tensor& ref = want.get(n);
+    ASSERT_EQ(got.numel(), ref.numel()) << n;
+    const double bound = n.ends_with("gate.weight") ? 1 / std::sqrt(128.0)
+                         : n.ends_with("maa_w2") || n.ends_with("decay_w2") ? 0.01 : -1;
+    if (bound < 0) {
+      EXPECT_LE(test::max_diff(got, ref), n.ends_with("time_decay") ? 2e-6 : 0.0) << n;
+      continue;
+    }
+    double lo = 0, hi = 0, ref_hi = 0;
+    for (float v : got.to_f32_vector()) lo = std::min(lo, double(v)), hi = std::max(hi, double(v));
+    for (float v : ref.to_f32_vector()) ref_hi = std::max(ref_hi, std::fabs(double(v)));
+    EXPECT_GE(lo, -bound) << n;
+    EXPECT_LE(hi, bound) << n;
+    EXPECT_GT(hi, 0.9 * bound) << n << ": not spread over the range";
+    EXPECT_LE(ref_hi, bound) << n << ": their values lie outside the range expected";
+  }
+}
+
+// A RAD-RWKV6 folder (model_type rwkv6qwen2, the release's keys) opens through the registry as
+// rad_rwkv6 and runs as their logits say; a rank config.json does not match is refused by name.
+TEST(RadFolder, Rwkv6LoadsThroughTheRegistry) {
+  GANDER_REQUIRE_TESTDATA("radlads/rad_rwkv6/step2_logits.npy");
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / concat("gander-rad6folder-", ::getpid());
+  fs::remove_all(dir);
+  const radlads::Config c = student_config(TimeMix7Config::Form::RadBalanced, true);
+  std::shared_ptr<models::Decoder> d =
+      load_student(TimeMix7Config::Form::RadBalanced, rad("rad_rwkv6/student_init.safetensors"), "", true, true);
+  models::write_hf_folder(d->params(), c.to_json(), "", (dir / "good").string());
+  const auto j = nlohmann::json::parse(c.to_json());
+  EXPECT_EQ(j["model_type"], "rwkv6qwen2");
+  EXPECT_EQ(j["lora_rank_tokenshift"], 8);
+  EXPECT_EQ(j["use_tokenshift"], true);
+  EXPECT_EQ(j["gate_rank_type"], 1);
+  {
+    std::unique_ptr<Runner> r = models::load_model((dir / "good").string(), {});
+    EXPECT_EQ(r->architecture(), "rad_rwkv6");
+    const Tensor ref = io::load_npy(rad("rad_rwkv6/step2_logits.npy"));
+    Tensor logits;
+    r->feed(batch()[1], logits, /*all_logits=*/true);
+    EXPECT_LE(diff_at(logits, ref, 1), 2e-5);
+  }
+  fs::create_directories(dir / "rank");
+  fs::copy_file(dir / "good/model.safetensors", dir / "rank/model.safetensors");
+  nlohmann::json k = j;
+  k["lora_rank_tokenshift"] = 4;
+  std::ofstream(dir / "rank/config.json") << k.dump(2);
+  const std::string msg = test::error_of([&] { models::load_model((dir / "rank").string(), {}); });
+  EXPECT_NE(msg.find("self_attn.time_maa_w1"), std::string::npos) << msg;
+  fs::remove_all(dir);
 }
 
 // A student folder as the release lays it out (config.json with model_type rwkv7qwen2 and the

@@ -115,8 +115,8 @@ TEST(RadladsRecipe, BadRecipesAreNamedByFileLineAndKey) {
   EXPECT_NE(e.find("decay_start 0.9 must be below"), std::string::npos) << e;
   e = err("out: O\ndata:\n  train: s\n");
   EXPECT_NE(e.find("teacher is required"), std::string::npos) << e;
-  e = err(std::string(kMinimal) + "student: rad_rwkv6\n");
-  EXPECT_NE(e.find("RAD-RWKV6 is not supported yet"), std::string::npos) << e;
+  e = err(std::string(kMinimal) + "student: rad_rwkv5\n");
+  EXPECT_NE(e.find("rad_rwkv7[:G][,A<n>] and rad_rwkv6[:A<n>]"), std::string::npos) << e;
   e = err(std::string(kMinimal) + "step1: {skip: true}\nstep2: {skip: true}\nstep3: {skip: true}\n");
   EXPECT_NE(e.find("every step is skipped"), std::string::npos) << e;
   e = err(kMinimal, {"step2.lr"});

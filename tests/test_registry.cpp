@@ -22,7 +22,7 @@ TEST(Registry, KnowsEachArchitectureByItsFiles) {
   EXPECT_EQ(detected(test::testdata("qwen2/qwen2-tiny")), "qwen2");
   EXPECT_EQ(detected(test::testdata("rwkv7/tiny/model_f32.pth")), "rwkv7");
   EXPECT_EQ(detected(test::testdata("rwkv7/tiny/model_f32.safetensors")), "rwkv7");
-  EXPECT_EQ(architecture_names(), "rwkv7, qwen2, rad_rwkv7");
+  EXPECT_EQ(architecture_names(), "rwkv7, qwen2, rad_rwkv7, rad_rwkv6");
 }
 
 TEST(Registry, PiecesOfAModelNameTheWhole) {
@@ -38,7 +38,7 @@ TEST(Registry, FoldersOfOtherArchitecturesAreNamedAsSuch) {
   const std::string dir = test::temp_path("registry_folders");
   std::filesystem::create_directories(dir + "/llama");
   io::write_file(dir + "/llama/config.json", R"({"model_type": "llama", "architectures": ["LlamaForCausalLM"]})");
-  EXPECT_NE(error_of([&] { detected(dir + "/llama"); }).find("model_type 'llama' is not an architecture gander runs (rwkv7, qwen2, rad_rwkv7)"),
+  EXPECT_NE(error_of([&] { detected(dir + "/llama"); }).find("model_type 'llama' is not an architecture gander runs (rwkv7, qwen2, rad_rwkv7, rad_rwkv6)"),
             std::string::npos);
   std::filesystem::create_directories(dir + "/untyped");
   io::write_file(dir + "/untyped/config.json", R"({"n_layer": 2})");

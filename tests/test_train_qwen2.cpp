@@ -10,6 +10,7 @@
 
 #include "core/rng.h"
 #include "models/decoder.h"
+#include "models/mixers/time_mix6.h"
 #include "models/mixers/time_mix7.h"
 #include "models/qwen2/model.h"
 #include "qwen2_reference.h"
@@ -152,6 +153,25 @@ TEST(RadStudentTrain, EveryGradientIsTheDerivativeOfTheLoss) {
     SCOPED_TRACE(std::string(form == Form::RadBalanced ? "balanced" : "default") + ", KV heads " + std::to_string(kv));
     auto m = rad_student(form, kv, 2, 21);
     const Batch b = random_batch(2 * 13, 300, 8);
+    expect_directional_derivatives(*m, {b.ids, b.targets, 2, 13}, 1e-4);
+  }
+}
+
+// RAD-RWKV6 (its goldens have one KV head and no RoPE): grouped heads and RoPE too.
+TEST(RadStudentTrain, Rwkv6GradientsAreTheDerivativeOfTheLoss) {
+  for (auto [kv, theta] : {std::pair{1, 0.0}, {2, 0.0}, {1, 1e4}}) {
+    SCOPED_TRACE(concat("RAD-RWKV6, KV heads ", kv, ", RoPE ", theta));
+    qwen2::Config c = qwen2::Config::parse_shape("L2,D64,H2,KV1,I96,V300");
+    c.n_kv_head = kv;
+    std::unique_ptr<models::Decoder> m = qwen2::build(c, [c, theta](int64_t layer) -> std::unique_ptr<models::Block> {
+      models::TimeMix6Config t;
+      t.layer = layer, t.layers = c.n_layer, t.width = c.hidden, t.heads = c.n_head, t.head_size = c.head_dim;
+      t.kv_heads = c.n_kv_head, t.rank_shift = 8, t.rank_decay = 16, t.rope_theta = theta;
+      return std::make_unique<models::TimeMix6>(t);
+    });
+    models::init_params(m->params(), DType::F32, 23);
+    models::make_master_weights(m->params());
+    const Batch b = random_batch(2 * 13, 300, 9);
     expect_directional_derivatives(*m, {b.ids, b.targets, 2, 13}, 1e-4);
   }
 }

@@ -16,7 +16,7 @@ namespace gander::models {
 const std::vector<const Architecture*>& architectures() {
   // A new architecture is one more line here and its models/<arch>/architecture.cpp.
   static const std::vector<const Architecture*> all = {&rwkv7::architecture(), &qwen2::architecture(),
-                                                       &radlads::rwkv7_architecture()};
+                                                       &radlads::rwkv7_architecture(), &radlads::rwkv6_architecture()};
   return all;
 }
 

@@ -92,7 +92,7 @@ struct Architecture {
 };
 
 const std::vector<const Architecture*>& architectures();
-std::string architecture_names();  // "rwkv7, qwen2, rad_rwkv7"
+std::string architecture_names();  // "rwkv7, qwen2, rad_rwkv7, rad_rwkv6"
 // The architecture of a path, or an error that says what was found and what to give instead.
 const Architecture& detect(const ModelSource& source);
 std::unique_ptr<Runner> load_model(const std::string& path, const LoadOptions& opt);

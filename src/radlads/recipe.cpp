@@ -146,7 +146,7 @@ std::vector<RecipeKey> recipe_keys() {
   std::vector<RecipeKey> v = {
       {"teacher", "string", "(required)", "The Qwen2 teacher: a Hugging Face folder"},
       {"student", "string", "rad_rwkv7",
-       "The student: rad_rwkv7 (the paper's balanced form), rad_rwkv7:G (GroupNorm), ,A<n> keeps the last n "
+       "The student: rad_rwkv7 (the paper's balanced form), rad_rwkv7:G (GroupNorm), rad_rwkv6 (GLA), ,A<n> keeps the last n "
        "layers as attention"},
       {"out", "string", "(required)", "The conversion's folder: step1/, step2/, ..., report.json, curves.png"},
       {"seed", "integer", "0", "Seed of the fresh mixer parameters and of the data walk"},
@@ -215,8 +215,8 @@ Recipe parse_recipe(const std::string& yaml, const std::string& source, const st
   }
   GANDER_CHECK(!r.teacher.empty(), source, ": teacher is required (the Qwen2 teacher's Hugging Face folder)");
   GANDER_CHECK(!r.out.empty(), source, ": out is required (the conversion's folder)");
-  GANDER_CHECK(r.student.starts_with("rad_rwkv7"), source, ": student '", r.student,
-               "': the students gander converts to are rad_rwkv7[:G][,A<n>] (RAD-RWKV6 is not supported yet)");
+  GANDER_CHECK(r.student.starts_with("rad_rwkv7") || r.student.starts_with("rad_rwkv6"), source, ": student '",
+               r.student, "': the students gander converts to are rad_rwkv7[:G][,A<n>] and rad_rwkv6[:A<n>]");
   if (const YAML::Node rep = root["report"]; rep && rep.IsMap())
     for (const auto& kv : rep) {
       const std::string key = kv.first.Scalar(), where = train::yaml_where(source, kv.first, "report." + key);

@@ -150,7 +150,8 @@ const std::vector<KeyDef>& key_defs() {
           "The teacher of align / distill: a Qwen2 Hugging Face folder (default with model.convert: model.from)"),
       str("model.convert", &RunConfig::convert, "\"\"",
           "Start from a RADLADS student of model.from (a Qwen2 teacher) with the RADLADS init: rad_rwkv7 (the "
-          "paper's balanced form with RoPE), rad_rwkv7:G (the repository default, GroupNorm), ,A<n> keeps the "
+          "paper's balanced form with RoPE), rad_rwkv7:G (the repository default, GroupNorm), rad_rwkv6 (GLA with "
+          "token shift), ,A<n> keeps the "
           "last n layers as attention (a hybrid)"),
       str("data.train", &RunConfig::data_train, "(required)", "Training shard prefix (gander data build -o PREFIX)"),
       str("data.valid", &RunConfig::data_valid, "\"\"", "Validation shard prefix; else data.valid_tokens are held out"),

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 
+#include "models/mixers/teacher_heads.h"
 #include "models/mixers/time_mix7.h"
 #include "ops/attention_backward.h"
 #include "ops/backward.h"
@@ -125,8 +126,8 @@ ops::Wkv7Output TimeMix7::output_args(const Tensor& y, const Tensor& r, const Te
 }
 
 void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor& dx) const {
-  const int64_t R = p.rows, D = c_.width, A = att_width(), KV = kv_width(), N = c_.head_size, H = c_.heads;
-  const bool shift = c_.token_shift(), rad = !shift, grouped = KV != A;
+  const int64_t R = p.rows, D = c_.width, A = att_width(), N = c_.head_size, H = c_.heads;
+  const bool shift = c_.token_shift(), rad = !shift;
   const bool gn = c_.group_norm(), goose_keys = c_.form != TimeMix7Config::Form::RadBalanced;
   using ops::Act;
   Gradients& g = *p.grads;
@@ -187,18 +188,10 @@ void TimeMix7::backward(const Tensor& d_out, TrainPass& p, const Tape& t, Tensor
   lora(kXa, a1_, kLa, kLa, std::nullopt, a2_, &a0_, da_pre, d_mixed[a]);
   lora(kXg, g1_, kLg, kLgPre, Act::Sigmoid, g2_, nullptr, dg, d_mixed[gg]);
   if (rad) {  // back through the repetition of KV heads and the rotations
-    Tensor dk_kv = dk, dv_kv = dv_raw;
-    if (grouped) {
-      dk_kv = zeros_f32(R, KV), dv_kv = zeros_f32(R, KV);
-      ops::repeat_heads_backward(dk, H / c_.kv_heads, N, dk_kv);
-      ops::repeat_heads_backward(dv_raw, H / c_.kv_heads, N, dv_kv);
-    }
-    if (c_.rope_theta > 0) {
-      const std::vector<int64_t> pos = train_positions(p, describe());
-      Tensor dr3 = dr.reshape({R, H, N}), dk3 = dk_kv.reshape({R, c_.kv_heads, N});
-      ops::rope_backward(dr3, pos, c_.rope_theta, dr3);
-      ops::rope_backward(dk3, pos, c_.rope_theta, dk3);
-    }
+    std::vector<int64_t> positions;
+    if (c_.rope_theta > 0) positions = train_positions(p, describe());
+    Tensor dk_kv, dv_kv;
+    teacher_heads_backward({H, c_.kv_heads, N, c_.rope_theta}, positions, dr, dk, dv_raw, dk_kv, dv_kv);
     linear_backward(t.at(kX), receptance_, &r_bias_, dr, p, &dx);
     linear_backward(t.at(kX), key_, &k_bias_, dk_kv, p, &dx);
     linear_backward(t.at(kX), value_, &v_bias_, dv_kv, p, &dx);

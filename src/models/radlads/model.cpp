@@ -3,18 +3,27 @@
 #include <filesystem>
 #include <map>
 
+#include "models/mixers/time_mix6.h"
 #include "models/qwen2/model.h"
 
 namespace gander::radlads {
 
 namespace {
-// RAD-RWKV7's time mix in every converted layer (none in the hybrid's last layers: the teacher's attention).
+// The converted mixer in every converted layer (none in the hybrid's last layers: the teacher's
+// attention): RAD-RWKV7's time mix in a RADLADS form, or RAD-RWKV6's.
 qwen2::MixerFor mixers(const Config& c) {
   c.check("the student's configuration");
-  GANDER_CHECK(c.mixer == MixerKind::Rwkv7, "RAD-RWKV6 students (model_type rwkv6qwen2) are not supported yet");
   return [c](int64_t layer) -> std::unique_ptr<models::Block> {
     if (!c.converted(layer)) return nullptr;
     const qwen2::Config& b = c.body;
+    if (c.mixer == MixerKind::Rwkv6) {
+      models::TimeMix6Config m;
+      m.layer = layer, m.layers = b.n_layer, m.width = b.hidden;
+      m.heads = b.n_head, m.head_size = b.head_dim, m.kv_heads = b.n_kv_head;
+      m.rank_shift = c.rank_tokenshift, m.rank_decay = c.rank_decay;
+      m.rope_theta = c.use_rope ? b.rope_theta : 0.0;
+      return std::make_unique<models::TimeMix6>(m);
+    }
     models::TimeMix7Config m;
     m.form = c.rwkv7_form(), m.layer = layer, m.layers = b.n_layer, m.width = b.hidden;
     m.heads = b.n_head, m.head_size = b.head_dim, m.kv_heads = b.n_kv_head;
@@ -27,7 +36,7 @@ qwen2::MixerFor mixers(const Config& c) {
 
 void describe_student(models::Decoder& d, const Config& c) {
   models::DecoderInfo& info = d.info();
-  info.architecture = "rad_rwkv7";
+  info.architecture = c.mixer == MixerKind::Rwkv7 ? "rad_rwkv7" : "rad_rwkv6";
   info.shape = c.describe();
   info.state_file = kStateFile;
   info.chunk_f32 = 512, info.chunk_bf16 = 256;  // as RWKV-7's
