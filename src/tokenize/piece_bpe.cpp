@@ -1,7 +1,6 @@
 #include "tokenize/piece_bpe.h"
 
 #include <algorithm>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -35,7 +34,6 @@ std::string piece_bpe_tokenizer_json(std::span<const std::string> texts, const P
   for (int b = 0; b < 256; ++b) tokens[size_t(b)] = std::string(1, char(b));
   std::vector<std::pair<int32_t, int32_t>> rules;
   BpeMerges merges;
-  std::map<std::pair<int32_t, int32_t>, int32_t> made;  // a rule's pair -> its token
   for (const auto& [piece, count] : pieces) {
     if (count < options.min_count) break;
     for (;;) {
@@ -43,12 +41,11 @@ std::string piece_bpe_tokenizer_json(std::span<const std::string> texts, const P
       for (int32_t& s : symbols) s = int32_t(uint8_t(s));
       merges.apply(symbols);
       if (symbols.size() == 1) break;
+      // (No rule exists for this pair: BPE would have applied it.)
       const std::pair<int32_t, int32_t> pair{symbols[0], symbols[1]};
-      GANDER_CHECK(!made.count(pair), "piece_bpe: the rule for ", piece, " already exists");  // cannot happen
       const int32_t id = int32_t(tokens.size());
       tokens.push_back(tokens[size_t(pair.first)] + tokens[size_t(pair.second)]);
       merges.add(pair.first, pair.second, int32_t(rules.size()), id);
-      made.emplace(pair, id);
       rules.push_back(pair);
     }
   }

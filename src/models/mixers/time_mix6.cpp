@@ -31,8 +31,6 @@ enum Saved : int {
   kKKv, kVKv, kKRaw, kV, kLdPre, kLd, kDPre, kW, kKBal, kGPre, kG, kY, kO, kCheckpoints
 };
 
-std::string slot_name(int s) { return concat("time_mix6.", s); }
-
 Tensor zeros_f32(int64_t R, int64_t C) { return Tensor::zeros(DType::F32, {R, C}); }
 
 // time_maa_w2's matrix of branch i: [R, D], the right-hand side of m_i . W2_i.
@@ -46,6 +44,8 @@ TimeMix6::TimeMix6(TimeMix6Config c) : c_(c) {
   GANDER_CHECK(c_.heads > 0 && c_.kv_heads > 0 && c_.heads % c_.kv_heads == 0, "RAD-RWKV6 time mix: ", c_.heads,
                " heads cannot share ", c_.kv_heads, " KV heads");
   GANDER_CHECK(c_.rank_shift > 0 && c_.rank_decay > 0, "RAD-RWKV6 time mix: LoRA ranks must be positive");
+  // The inference forward's scratch, named once here rather than on every decoded token.
+  for (int e = 0; e < kCheckpoints; ++e) slot_.push_back(scratch_slot(concat("time_mix6.", e)));
 }
 
 std::string TimeMix6::describe() const {
@@ -177,7 +177,7 @@ void TimeMix6::forward(const Tensor& x, const Pass& pass) const {
   const int64_t T = pass.rows, D = c_.width;
   Tensor held[kCheckpoints];
   auto get = [&](int e, const Shape& shape) -> Tensor& {
-    if (!held[e].defined()) held[e] = pass.scratch(scratch_slot(slot_name(e)), shape);
+    if (!held[e].defined()) held[e] = pass.scratch(slot_[size_t(e)], shape);
     return held[e];
   };
   Tensor& shifted = get(kShifted, {T, D});

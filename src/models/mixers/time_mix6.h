@@ -13,6 +13,7 @@
 //   S_t = diag(w_t) S_{t-1} + k_t^T v_t;   y_t = (N^-1/2 r_t) S_t;   out = (y * g) Wo^T
 #pragma once
 #include <span>
+#include <vector>
 
 #include "models/block.h"
 
@@ -51,6 +52,7 @@ class TimeMix6 final : public Block {
   Tensor receptance_, key_, value_, output_, gate_;  // [A, D], [KV, D], [KV, D], [D, A], [A, D]
   Tensor r_bias_, k_bias_, v_bias_;
   size_t shift_ = 0, state_ = 0;
+  std::vector<int> slot_;  // scratch slots of the inference forward, one per intermediate
 };
 
 }  // namespace gander::models
