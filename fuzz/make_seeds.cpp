@@ -250,6 +250,59 @@ void shard_seeds(const std::string& dir) {
   write_file(dir + "/zstd", "\x01" + zs + zs);
 }
 
+// Training runs (first byte even) as docs/training.md writes them, with --set overrides after a
+// NUL; the recipes under recipes/ (first byte odd) are copied in by run_fuzz.sh.
+void yaml_seeds(const std::string& dir) {
+  const std::string scratch = R"(run:
+  out: runs/rwkv7-l4
+  tokens: 20000000
+  seed: 7
+model:
+  shape: rwkv7:L4,D256,V65536
+data:
+  train: shards/corpus
+  valid: shards/valid
+  seq: 512
+  batch: 8
+optimizer:
+  schedule: cosine
+  lr: 6e-4
+  lr_final: 6e-5
+  weight_decay: 0.001
+  warmup_steps: 50
+  l2wrap: 1e-4
+eval:
+  every: 100
+  tokens: 65536
+checkpoint:
+  every: 200
+  keep: 3
+)";
+  write_file(dir + "/scratch.yaml", std::string(1, '\0') + scratch);
+  write_file(dir + "/overrides.yaml", std::string(1, '\0') + scratch + std::string(1, '\0') +
+                                          "optimizer.lr=1e-3" + std::string(1, '\0') + "data.seq=1024");
+  const std::string distill = R"(run: {out: step2, steps: 300}
+model:
+  from: step1/final
+  teacher: teacher/
+  objective: distill
+  train: ["model.layers.*.self_attn.*", "lm_head.*"]
+data: {train: train, valid_tokens: 4096, seq: 256, batch: 4}
+optimizer: {lr: 1e-4, mixer_lr: 1e-3, mixer_lr_final: 1e-5, decay_start: 0.8, decay_end: 0.9, beta2: 0.95}
+)";
+  write_file(dir + "/distill.yaml", std::string(1, '\2') + distill);
+  const std::string recipe = R"(teacher: teacher
+student: rad_rwkv7:G,A1
+out: conv
+data: {train: train, valid: valid}
+step1: {tokens: 1000, seq: 64, batch: 2, gate: 2}
+step2a: {skip: false, seq: 128}
+step3: {skip: true}
+report: {ctx: 64, tokens: 0}
+)";
+  write_file(dir + "/recipe.yaml", std::string(1, '\1') + recipe + std::string(1, '\0') + "step2.lr=3e-4");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -260,7 +313,7 @@ int main(int argc, char** argv) {
       {"npy", npy_seeds},                 {"config", config_seeds},
       {"rwkv_state", rwkv_state_seeds},   {"qwen2_kv", qwen2_kv_seeds},
       {"tokenizer", tokenizer_seeds},     {"vocab", vocab_seeds},
-      {"shard", shard_seeds},
+      {"shard", shard_seeds},             {"yaml", yaml_seeds},
       {"canary_library", [](const std::string& d) { write_file(d + "/overflow", "LL"); }},
       {"canary_recovering", [](const std::string& d) { write_file(d + "/overflow", "RR"); }}};
   if (!only.empty() && !makers.count(only)) {

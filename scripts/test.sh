@@ -9,7 +9,7 @@ bash scripts/build.sh
 (cd build && ctest --output-on-failure -j 2)
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DGANDER_FUZZ=ON -DGANDER_BUILD_TESTS=OFF -DGANDER_FUZZ_SECONDS="${GANDER_FUZZ_SECONDS:-20}" >/dev/null
-fuzz_targets=(safetensors pth tokenizer rwkv_state qwen2_kv npy config vocab shard)
+fuzz_targets=(safetensors pth tokenizer rwkv_state qwen2_kv npy config vocab shard yaml)
 cmake --build build-fuzz -j "$(nproc)" --target fuzz_make_seeds fuzz_canary_library fuzz_canary_recovering "${fuzz_targets[@]/#/fuzz_}"
 # The canaries first (a sanitizer report must fail a run), then every target for GANDER_FUZZ_SECONDS.
 (cd build-fuzz && ctest --output-on-failure -V | grep -E "ran clean|FAILED|canary:|tests passed|tests failed")
